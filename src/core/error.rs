@@ -1,0 +1,101 @@
+//! What can go wrong in the registry core, independent of any wire format.
+//!
+//! Each front maps these to its own wire errors in exactly one place: `oci::error` for the OCI
+//! error JSON, `ecr::handlers` (`From<CoreError> for EcrError`) for ECR exceptions.
+
+use crate::core::names::{Digest, NameError};
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("The repository with name '{name}' does not exist in the registry with id '{registry_id}'")]
+    RepositoryNotFound { name: String, registry_id: String },
+
+    #[error("The repository with name '{name}' already exists in the registry with id '{registry_id}'")]
+    RepositoryAlreadyExists { name: String, registry_id: String },
+
+    #[error(
+        "The repository with name '{name}' in registry with id '{registry_id}' cannot be deleted because it still contains images"
+    )]
+    RepositoryNotEmpty { name: String, registry_id: String },
+
+    /// A name, tag or digest that does not fit its grammar.
+    #[error("{0}")]
+    InvalidName(#[from] NameError),
+
+    /// A parameter the core checks semantically (not a model constraint); the message is ECR's.
+    #[error("{0}")]
+    InvalidParameter(String),
+
+    #[error("{message}")]
+    InvalidTagParameter { message: String },
+
+    #[error("{message}")]
+    TooManyTags { message: String },
+
+    #[error("Requested image not found")]
+    ManifestUnknown,
+
+    #[error("blob unknown to registry")]
+    BlobUnknown,
+
+    #[error("blob upload unknown to registry")]
+    UploadUnknown,
+
+    /// A chunk that does not start where the upload ends.
+    #[error("chunk out of order: the upload has {current} bytes")]
+    ChunkOutOfOrder { current: u64 },
+
+    #[error("provided digest did not match uploaded content")]
+    DigestMismatch { expected: Digest, actual: Digest },
+
+    #[error("{0}")]
+    SizeInvalid(String),
+
+    /// A manifest pushed by digest (or with `imageDigest`) whose bytes hash to another digest.
+    #[error("The digest '{expected}' does not match the manifest's digest '{actual}'")]
+    ManifestDigestMismatch { expected: Digest, actual: Digest },
+
+    /// Parseable but not a valid manifest of its media type.
+    #[error("{0}")]
+    ManifestInvalid(String),
+
+    /// Not JSON, or a media type ECR does not store.
+    #[error("Invalid parameter at 'ImageManifest' failed to satisfy constraint: '{0}'")]
+    ManifestUnsupported(String),
+
+    #[error("manifest is larger than 4 MiB")]
+    ManifestTooLarge,
+
+    /// Config or layers not uploaded to this repository.
+    #[error("blob unknown to registry: {}", join(.digests))]
+    ManifestBlobUnknown { digests: Vec<Digest> },
+
+    /// Children of an index that are not in this repository.
+    #[error("manifest unknown to registry: {}", join(.digests))]
+    ManifestChildrenUnknown { digests: Vec<Digest> },
+
+    #[error("The image tag '{tag}' already exists in the '{repository}' repository and cannot be overwritten because the tag is immutable.")]
+    TagImmutable { tag: String, repository: String },
+
+    #[error("Image with digest '{digest}' and tag '{tag}' already exists in the repository with name '{repository}' in registry with id '{registry_id}'")]
+    ImageAlreadyExists { digest: String, tag: String, repository: String, registry_id: String },
+
+    #[error("The image with digest '{digest}' is referenced by a manifest list and cannot be deleted")]
+    ImageReferencedByManifestList { digest: String },
+
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn join(digests: &[Digest]) -> String {
+    digests.iter().map(Digest::as_str).collect::<Vec<_>>().join(", ")
+}
+
+pub type CoreResult<T> = Result<T, CoreError>;

@@ -1,0 +1,231 @@
+//! Images: manifests and tags. A push over OCI (`PUT /v2/.../manifests/...`) and `PutImage` both
+//! come here, to [`Registry::put_manifest`]; they differ only where ECR itself answers
+//! differently, and that difference is spelled out in [`PushFront`].
+
+use bytes::Bytes;
+
+use super::manifest::{self, ManifestKind, ParsedManifest};
+use super::names::{Digest, Reference, Tag};
+use super::repositories::Repository;
+use super::{not_found, CoreError, CoreResult, Namespace, Registry};
+use crate::store::manifests::{self as manifest_sql, ManifestRow, NewManifest, ReferrerRow};
+use crate::store::{blob_index, repositories as repo_sql, Conn};
+
+/// Which front a push came through: ECR answers an unchanged re-push differently on each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PushFront {
+    /// The registry API: an identical re-push succeeds, unless the tag is immutable.
+    Registry,
+    /// `PutImage`: an identical re-push is ImageAlreadyExistsException.
+    Api,
+}
+
+/// A manifest to store.
+#[derive(Clone, Debug)]
+pub struct ManifestPush {
+    pub body: Bytes,
+    /// The media type the client declared (Content-Type or `imageManifestMediaType`).
+    pub content_type: Option<String>,
+    pub tags: Vec<Tag>,
+    /// The digest the client named (URL reference or `imageDigest`); must match the bytes.
+    pub expected_digest: Option<Digest>,
+    pub front: PushFront,
+}
+
+#[derive(Clone, Debug)]
+pub struct PushedManifest {
+    pub digest: Digest,
+    pub media_type: String,
+    pub subject: Option<Digest>,
+    pub tags: Vec<Tag>,
+    pub size: usize,
+}
+
+/// A stored manifest, with its bytes when asked for.
+#[derive(Clone, Debug)]
+pub struct StoredManifest {
+    pub row: ManifestRow,
+    pub body: Option<Bytes>,
+}
+
+impl Registry {
+    /// Validates and stores a manifest, then points its tags at it — all in one transaction.
+    pub async fn put_manifest(&self, ns: &Namespace, repo: &str, push: ManifestPush) -> CoreResult<PushedManifest> {
+        let parsed = manifest::parse(&push.body, push.content_type.as_deref())?;
+        let digest = Digest::of(&push.body);
+        if let Some(expected) = &push.expected_digest {
+            if expected != &digest {
+                return Err(CoreError::ManifestDigestMismatch { expected: expected.clone(), actual: digest });
+            }
+        }
+        let (ns, repo, now) = (ns.clone(), repo.to_owned(), self.clock.now_millis());
+        self.store
+            .write(move |c| {
+                let repo = repo_sql::get(c, &ns, &repo)?.ok_or_else(|| not_found(&ns, &repo))?;
+                store_manifest(c, &Repository::from_row(repo), &parsed, &digest, &push, now)
+            })
+            .await
+    }
+
+    /// Finds a manifest by tag or digest. A GET (`count_pull`) records a pull; a HEAD does not.
+    pub fn get_manifest(&self, ns: &Namespace, repo: &str, reference: &Reference, with_body: bool, count_pull: bool) -> CoreResult<StoredManifest> {
+        let repo = self.repository(ns, repo)?;
+        let (row, body) = self.store.read(|c| {
+            let row = match reference {
+                Reference::Tag(tag) => manifest_sql::find_by_tag(c, repo.id, tag.as_str())?,
+                Reference::Digest(digest) => manifest_sql::find_by_digest(c, repo.id, digest)?,
+            };
+            let Some(row) = row else {
+                return Err(CoreError::ManifestUnknown);
+            };
+            let body = if with_body { Some(Bytes::from(manifest_sql::body(c, row.id)?)) } else { None };
+            Ok((row, body))
+        })?;
+        if count_pull {
+            self.pulls.record(row.id, self.clock.now_millis());
+        }
+        Ok(StoredManifest { row, body })
+    }
+
+    /// Deletes an image by digest (with all its tags), or just a tag.
+    pub async fn delete_manifest(&self, ns: &Namespace, repo: &str, reference: &Reference) -> CoreResult<()> {
+        let (ns, repo, reference) = (ns.clone(), repo.to_owned(), reference.clone());
+        self.store
+            .write(move |c| {
+                let repo = repo_sql::get(c, &ns, &repo)?.ok_or_else(|| not_found(&ns, &repo))?;
+                match &reference {
+                    Reference::Tag(tag) => {
+                        if manifest_sql::delete_tag(c, repo.id, tag.as_str())? {
+                            Ok(())
+                        } else {
+                            Err(CoreError::ManifestUnknown)
+                        }
+                    }
+                    Reference::Digest(digest) => delete_image(c, repo.id, digest),
+                }
+            })
+            .await
+    }
+
+    /// Tags of a repository in lexical order, after `after`, at most `limit`.
+    pub fn list_tags(&self, ns: &Namespace, repo: &str, after: Option<&str>, limit: usize) -> CoreResult<Vec<String>> {
+        let repo = self.repository(ns, repo)?;
+        Ok(self.store.read(|c| manifest_sql::list_tags(c, repo.id, after, limit))?)
+    }
+
+    /// Manifests whose subject is `subject` in this repository (the referrers index).
+    pub fn referrers(&self, ns: &Namespace, repo: &str, subject: &Digest, artifact_type: Option<&str>) -> CoreResult<Vec<ReferrerRow>> {
+        let repo = self.repository(ns, repo)?;
+        Ok(self.store.read(|c| manifest_sql::referrers(c, repo.id, subject, artifact_type))?)
+    }
+}
+
+/// Deletes one image: refused while an index lists it.
+fn delete_image(c: &Conn, repository_id: i64, digest: &Digest) -> CoreResult<()> {
+    let row = manifest_sql::find_by_digest(c, repository_id, digest)?.ok_or(CoreError::ManifestUnknown)?;
+    if manifest_sql::is_child_of_an_index(c, row.id)? {
+        return Err(CoreError::ImageReferencedByManifestList { digest: digest.to_string() });
+    }
+    manifest_sql::delete(c, row.id)?;
+    Ok(())
+}
+
+/// The body of a push, inside the write transaction: every check that needs the repository's
+/// state, then the insert.
+fn store_manifest(
+    c: &Conn,
+    repo: &Repository,
+    parsed: &ParsedManifest,
+    digest: &Digest,
+    push: &ManifestPush,
+    now: i64,
+) -> CoreResult<PushedManifest> {
+    let repo_id = repo.row.id;
+    let required = parsed.required_blobs();
+    let missing = blob_index::missing(c, repo_id, &required)?;
+    if !missing.is_empty() {
+        return Err(CoreError::ManifestBlobUnknown { digests: missing });
+    }
+
+    let child_digests: Vec<Digest> = parsed.children.iter().map(|d| d.digest.clone()).collect();
+    let mut children = Vec::with_capacity(child_digests.len());
+    let mut absent = Vec::new();
+    let mut children_size = 0;
+    for digest in &child_digests {
+        match manifest_sql::find_by_digest(c, repo_id, digest)? {
+            Some(child) => {
+                children.push(child.id);
+                children_size += child.image_size;
+            }
+            None => absent.push(digest.clone()),
+        }
+    }
+    if !absent.is_empty() {
+        return Err(CoreError::ManifestChildrenUnknown { digests: absent });
+    }
+
+    let existing = manifest_sql::find_by_digest(c, repo_id, digest)?;
+    check_tags(c, repo, existing.as_ref(), digest, push)?;
+
+    let image_size = match parsed.kind {
+        ManifestKind::Image => parsed.layers_size(),
+        ManifestKind::Index => children_size,
+        ManifestKind::Opaque => 0,
+    };
+    let (manifest_id, _created) = manifest_sql::insert(
+        c,
+        &NewManifest {
+            repository_id: repo_id,
+            digest,
+            media_type: &parsed.media_type,
+            artifact_type: parsed.artifact_type.as_deref(),
+            config_media_type: parsed.config.as_ref().map(|d| d.media_type.as_str()),
+            subject_digest: parsed.subject.as_ref().map(Digest::as_str),
+            annotations: parsed.annotations.as_deref(),
+            image_size,
+            pushed_at: now,
+            body: &push.body,
+            blobs: &required,
+            children: &children,
+        },
+    )?;
+    for tag in &push.tags {
+        manifest_sql::set_tag(c, repo_id, tag.as_str(), manifest_id, now)?;
+    }
+    Ok(PushedManifest {
+        digest: digest.clone(),
+        media_type: parsed.media_type.clone(),
+        subject: parsed.subject.clone(),
+        tags: push.tags.clone(),
+        size: push.body.len(),
+    })
+}
+
+/// Tag immutability and re-push rules, as ECR applies them on each front.
+fn check_tags(c: &Conn, repo: &Repository, existing: Option<&ManifestRow>, digest: &Digest, push: &ManifestPush) -> CoreResult<()> {
+    let mutability = repo.tag_mutability();
+    let mut unchanged = existing.is_some();
+    for tag in &push.tags {
+        let target = manifest_sql::tag_target(c, repo.row.id, tag.as_str())?;
+        let points_here = matches!((target, existing), (Some(t), Some(e)) if t == e.id);
+        unchanged &= points_here;
+        let immutable = mutability.is_immutable(&repo.row.exclusion_filters, tag.as_str());
+        let refused = match push.front {
+            // ECR refuses even an identical re-push of an immutable tag over the registry API.
+            PushFront::Registry => immutable && target.is_some(),
+            PushFront::Api => immutable && target.is_some() && !points_here,
+        };
+        if refused {
+            return Err(CoreError::TagImmutable { tag: tag.to_string(), repository: repo.row.name.clone() });
+        }
+    }
+    if push.front == PushFront::Api && unchanged {
+        return Err(CoreError::ImageAlreadyExists {
+            digest: digest.to_string(),
+            tag: push.tags.first().map(|t| t.to_string()).unwrap_or_else(|| "null".into()),
+            repository: repo.row.name.clone(),
+            registry_id: repo.row.account.clone(),
+        });
+    }
+    Ok(())
+}

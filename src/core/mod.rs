@@ -1,0 +1,97 @@
+//! The registry core: the one implementation of every registry rule.
+//!
+//! Both fronts call [`Registry`]; neither knows SQL or file layout, and neither re-implements a
+//! check done here. Operations take a [`Namespace`] (account + region) first: repositories of
+//! different namespaces never see each other.
+
+pub mod blobs;
+pub mod error;
+pub mod images;
+pub mod manifest;
+pub mod mutability;
+pub mod names;
+mod pulls;
+pub mod repositories;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::store::blob_index;
+use crate::store::blobs::BlobFiles;
+use crate::store::repositories::{self as repo_sql, RepositoryRow};
+use crate::store::Store;
+
+pub use error::{CoreError, CoreResult};
+pub use names::Namespace;
+
+/// Upload sessions older than this are swept (ECR's exact lifetime is unknown; a day is ample).
+pub const UPLOAD_LIFETIME_MS: i64 = 24 * 3600 * 1000;
+
+/// Handle to the registry. Cheap to clone; all clones share one store.
+#[derive(Clone)]
+pub struct Registry {
+    store: Store,
+    files: BlobFiles,
+    clock: Clock,
+    uploads: Arc<blobs::UploadStates>,
+    pulls: Arc<pulls::PullRecorder>,
+}
+
+impl Registry {
+    /// Opens the registry in `data_dir`, sweeping what a crash may have left behind.
+    pub async fn open(data_dir: &Path, durable: bool, clock: Clock) -> CoreResult<Registry> {
+        std::fs::create_dir_all(data_dir)?;
+        let store = Store::open(data_dir, durable)?;
+        let files = BlobFiles::open(data_dir, durable)?;
+        let registry = Registry {
+            store,
+            files,
+            clock,
+            uploads: Arc::default(),
+            pulls: Arc::default(),
+        };
+        registry.sweep().await?;
+        Ok(registry)
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Removes temporary files, expired upload sessions, and upload files without a session.
+    async fn sweep(&self) -> CoreResult<()> {
+        let temp = self.files.sweep_temp()?;
+        let before = self.clock.now_millis() - UPLOAD_LIFETIME_MS;
+        let expired = self.store.write(move |c| blob_index::delete_uploads_before(c, before)).await?;
+        let live: std::collections::HashSet<String> =
+            self.store.read(blob_index::all_upload_ids)?.into_iter().collect();
+        let mut orphans = 0;
+        for entry in std::fs::read_dir(self.files.uploads_dir())? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !live.contains(&name) {
+                std::fs::remove_file(entry.path())?;
+                orphans += 1;
+            }
+        }
+        tracing::debug!(temp, expired = expired.len(), orphans, "swept leftovers");
+        Ok(())
+    }
+
+    /// Writes pending pull times; called periodically and at shutdown.
+    pub async fn flush_pulls(&self) -> CoreResult<()> {
+        self.pulls.flush(&self.store).await
+    }
+
+    /// The repository `name` of `ns`, or RepositoryNotFound.
+    fn repository(&self, ns: &Namespace, name: &str) -> CoreResult<RepositoryRow> {
+        self.store
+            .read(|c| repo_sql::get(c, ns, name))?
+            .ok_or_else(|| not_found(ns, name))
+    }
+}
+
+fn not_found(ns: &Namespace, name: &str) -> CoreError {
+    CoreError::RepositoryNotFound { name: name.to_owned(), registry_id: ns.account.clone() }
+}

@@ -1,0 +1,184 @@
+//! Repositories: create, describe, delete.
+
+use super::mutability::TagMutability;
+use super::names::RepositoryName;
+use super::{not_found, CoreError, CoreResult, Namespace, Registry};
+use crate::store::repositories::{self as repo_sql, RepositoryRow};
+
+/// ECR's limit on resource tags per repository.
+pub const MAX_RESOURCE_TAGS: usize = 50;
+
+/// What CreateRepository asks for, already typed.
+#[derive(Clone, Debug)]
+pub struct NewRepository {
+    pub name: String,
+    pub tag_mutability: TagMutability,
+    pub exclusion_filters: Vec<String>,
+    pub scan_on_push: bool,
+    pub encryption_type: String,
+    pub kms_key: Option<String>,
+    pub resource_tags: Vec<(String, String)>,
+}
+
+impl NewRepository {
+    /// A repository with ECR's defaults.
+    pub fn named(name: impl Into<String>) -> Self {
+        NewRepository {
+            name: name.into(),
+            tag_mutability: TagMutability::Mutable,
+            exclusion_filters: Vec::new(),
+            scan_on_push: false,
+            encryption_type: "AES256".into(),
+            kms_key: None,
+            resource_tags: Vec::new(),
+        }
+    }
+}
+
+/// A repository as the API shows it, with the ARN.
+#[derive(Clone, Debug)]
+pub struct Repository {
+    pub row: RepositoryRow,
+    pub arn: String,
+}
+
+impl Repository {
+    pub(crate) fn from_row(row: RepositoryRow) -> Self {
+        let arn = format!("arn:aws:ecr:{}:{}:repository/{}", row.region, row.account, row.name);
+        Repository { row, arn }
+    }
+
+    pub fn tag_mutability(&self) -> TagMutability {
+        TagMutability::parse(&self.row.tag_mutability).unwrap_or(TagMutability::Mutable)
+    }
+}
+
+/// Checks a mutability setting and its exclusion filters against each other.
+pub fn check_mutability(mutability: TagMutability, filters: &[String]) -> CoreResult<()> {
+    if mutability.takes_exclusions() && filters.is_empty() {
+        return Err(CoreError::InvalidParameter(format!(
+            "Invalid parameter at 'imageTagMutabilityExclusionFilters' failed to satisfy constraint: \
+             'ImageTagMutabilityExclusionFilters can't be null when imageTagMutability is set as {mutability}'"
+        )));
+    }
+    if !mutability.takes_exclusions() && !filters.is_empty() {
+        return Err(CoreError::InvalidParameter(format!(
+            "Invalid parameter at 'imageTagMutabilityExclusionFilters' failed to satisfy constraint: \
+             'ImageTagMutabilityExclusionFilters can only be used when imageTagMutability is set as \
+             IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION, not {mutability}'"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks resource tags as ECR does (TagResource and CreateRepository share this).
+pub fn check_resource_tags(tags: &[(String, String)]) -> CoreResult<()> {
+    for (key, value) in tags {
+        let bad = |why: &str| CoreError::InvalidTagParameter { message: format!("Invalid tag '{key}': {why}") };
+        if key.is_empty() || key.chars().count() > 128 {
+            return Err(bad("a tag key must be 1 to 128 characters long"));
+        }
+        if value.chars().count() > 256 {
+            return Err(bad("a tag value must be at most 256 characters long"));
+        }
+        if key.to_ascii_lowercase().starts_with("aws:") {
+            return Err(bad("keys starting with 'aws:' are reserved"));
+        }
+    }
+    Ok(())
+}
+
+fn too_many_tags() -> CoreError {
+    CoreError::TooManyTags {
+        message: format!("A repository can have at most {MAX_RESOURCE_TAGS} tags"),
+    }
+}
+
+impl Registry {
+    pub async fn create_repository(&self, ns: &Namespace, new: NewRepository) -> CoreResult<Repository> {
+        let name = RepositoryName::parse(&new.name)?;
+        check_mutability(new.tag_mutability, &new.exclusion_filters)?;
+        check_resource_tags(&new.resource_tags)?;
+        let mut tags = new.resource_tags.clone();
+        tags.sort();
+        tags.dedup_by(|a, b| a.0 == b.0);
+        if tags.len() > MAX_RESOURCE_TAGS {
+            return Err(too_many_tags());
+        }
+        let kms_key = match (new.encryption_type.as_str(), new.kms_key) {
+            ("AES256", Some(_)) => {
+                return Err(CoreError::InvalidParameter(
+                    "Invalid parameter at 'encryptionConfiguration' failed to satisfy constraint: \
+                     'kmsKey can only be specified when encryptionType is KMS or KMS_DSSE'"
+                        .into(),
+                ))
+            }
+            // ECR falls back to the AWS-managed key; report a stable ARN for it.
+            ("KMS" | "KMS_DSSE", None) => Some(format!(
+                "arn:aws:kms:{}:{}:key/{}",
+                ns.region,
+                ns.account,
+                uuid::Uuid::new_v4()
+            )),
+            (_, key) => key,
+        };
+        let row = RepositoryRow {
+            id: 0,
+            account: ns.account.clone(),
+            region: ns.region.clone(),
+            name: name.to_string(),
+            created_at: self.clock.now_millis(),
+            tag_mutability: new.tag_mutability.as_str().to_owned(),
+            exclusion_filters: new.exclusion_filters,
+            scan_on_push: new.scan_on_push,
+            encryption_type: new.encryption_type,
+            kms_key,
+        };
+        let ns2 = ns.clone();
+        self.store
+            .write(move |c| {
+                let Some(id) = repo_sql::insert(c, &row)? else {
+                    return Err(CoreError::RepositoryAlreadyExists {
+                        name: row.name.clone(),
+                        registry_id: ns2.account.clone(),
+                    });
+                };
+                repo_sql::put_resource_tags(c, id, &tags)?;
+                Ok(Repository::from_row(RepositoryRow { id, ..row }))
+            })
+            .await
+    }
+
+    /// Exactly the named repositories, failing on the first that does not exist.
+    pub fn describe_repositories(&self, ns: &Namespace, names: &[String]) -> CoreResult<Vec<Repository>> {
+        names
+            .iter()
+            .map(|name| self.repository(ns, name).map(Repository::from_row))
+            .collect()
+    }
+
+    /// Repositories of the namespace in name order, after `after`, at most `limit`.
+    pub fn list_repositories(&self, ns: &Namespace, after: Option<&str>, limit: usize) -> CoreResult<Vec<Repository>> {
+        let rows = self.store.read(|c| repo_sql::list(c, ns, after, limit))?;
+        Ok(rows.into_iter().map(Repository::from_row).collect())
+    }
+
+    pub async fn delete_repository(&self, ns: &Namespace, name: &str, force: bool) -> CoreResult<Repository> {
+        let (ns, name) = (ns.clone(), name.to_owned());
+        self.store
+            .write(move |c| {
+                let row = repo_sql::get(c, &ns, &name)?.ok_or_else(|| not_found(&ns, &name))?;
+                if !force && repo_sql::count_images(c, row.id)? > 0 {
+                    return Err(CoreError::RepositoryNotEmpty { name, registry_id: ns.account });
+                }
+                repo_sql::delete(c, row.id)?;
+                Ok(Repository::from_row(row))
+            })
+            .await
+    }
+
+    pub fn resource_tags(&self, ns: &Namespace, name: &str) -> CoreResult<Vec<(String, String)>> {
+        let repo = self.repository(ns, name)?;
+        Ok(self.store.read(|c| repo_sql::resource_tags(c, repo.id))?)
+    }
+}

@@ -1,0 +1,182 @@
+//! Blob bytes on disk, content-addressed.
+//!
+//! Layout under the data dir:
+//!
+//! * `blobs/sha256/<2 hex>/<64 hex>` — finished blobs, immutable once renamed into place;
+//! * `uploads/<upload id>` — bytes of open upload sessions;
+//! * `tmp/` — files being written; swept at start.
+//!
+//! A blob becomes a file by `write temp → fsync → rename → fsync dir`, so a crash never leaves a
+//! half-written file under `blobs/`. Two writers of the same digest both succeed: the second
+//! rename replaces identical bytes.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use bytes::{Bytes, BytesMut};
+use sha2::{Digest as _, Sha256};
+
+use crate::core::names::Digest;
+
+/// Bytes handed to the disk in one blocking call: large enough that hashing and writing run in
+/// big strides off the async threads.
+const FLUSH_AT: usize = 1 << 20;
+
+#[derive(Clone, Debug)]
+pub struct BlobFiles {
+    root: PathBuf,
+    durable: bool,
+}
+
+impl BlobFiles {
+    pub fn open(data_dir: &Path, durable: bool) -> io::Result<Self> {
+        for dir in ["blobs/sha256", "uploads", "tmp"] {
+            fs::create_dir_all(data_dir.join(dir))?;
+        }
+        Ok(BlobFiles { root: data_dir.to_owned(), durable })
+    }
+
+    pub fn blob_path(&self, digest: &Digest) -> PathBuf {
+        let hex = digest.hex();
+        self.root.join("blobs/sha256").join(&hex[..2]).join(hex)
+    }
+
+    pub fn upload_path(&self, upload_id: &str) -> PathBuf {
+        self.root.join("uploads").join(upload_id)
+    }
+
+    pub fn uploads_dir(&self) -> PathBuf {
+        self.root.join("uploads")
+    }
+
+    /// A fresh file under `tmp/`.
+    pub fn temp_file(&self) -> io::Result<(PathBuf, File)> {
+        let path = self.root.join("tmp").join(uuid::Uuid::new_v4().to_string());
+        let file = File::options().write(true).create_new(true).open(&path)?;
+        Ok((path, file))
+    }
+
+    /// Moves a fully written and hashed file into place as `digest`. Blocking.
+    pub fn install(&self, written: &Path, file: &File, digest: &Digest) -> io::Result<()> {
+        if self.durable {
+            file.sync_all()?;
+        }
+        let target = self.blob_path(digest);
+        let parent = target.parent().expect("blob paths have a parent");
+        fs::create_dir_all(parent)?;
+        fs::rename(written, &target)?;
+        if self.durable {
+            File::open(parent)?.sync_all()?;
+        }
+        Ok(())
+    }
+
+    /// Removes everything under `tmp/`: files a crash left half-written.
+    pub fn sweep_temp(&self) -> io::Result<usize> {
+        let mut removed = 0;
+        for entry in fs::read_dir(self.root.join("tmp"))? {
+            fs::remove_file(entry?.path())?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
+    pub fn remove_blob(&self, digest: &Digest) -> io::Result<()> {
+        match fs::remove_file(self.blob_path(digest)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The state of a stream being written and hashed at the same time.
+pub struct HashedFile {
+    pub file: File,
+    pub hasher: Sha256,
+    pub len: u64,
+}
+
+impl HashedFile {
+    pub fn new(file: File) -> Self {
+        HashedFile { file, hasher: Sha256::new(), len: 0 }
+    }
+
+    fn absorb(&mut self, data: &[u8]) -> io::Result<()> {
+        self.hasher.update(data);
+        self.file.write_all(data)?;
+        self.len += data.len() as u64;
+        Ok(())
+    }
+
+    /// Hashes what is already in the file from `self.len` onward (used when the in-memory hash
+    /// state of an upload was lost, e.g. across a restart).
+    pub fn rehash_existing(path: &Path) -> io::Result<HashedFile> {
+        let mut reader = File::open(path)?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; FLUSH_AT];
+        let mut len = 0u64;
+        loop {
+            let n = io::Read::read(&mut reader, &mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            len += n as u64;
+        }
+        let file = File::options().append(true).open(path)?;
+        Ok(HashedFile { file, hasher, len })
+    }
+
+    pub fn digest(&self) -> Digest {
+        Digest::from_sha256(self.hasher.clone().finalize().as_slice())
+    }
+}
+
+/// Streams chunks into a [`HashedFile`]: chunks are gathered into 1 MiB strides, each hashed and
+/// written by a blocking task while the next stride is received, so the network, sha256 and the
+/// disk overlap and no blob is ever held whole in memory.
+pub struct BlobWriter {
+    idle: Option<HashedFile>,
+    busy: Option<tokio::task::JoinHandle<io::Result<HashedFile>>>,
+    buf: BytesMut,
+}
+
+impl BlobWriter {
+    pub fn new(target: HashedFile) -> Self {
+        BlobWriter { idle: Some(target), busy: None, buf: BytesMut::new() }
+    }
+
+    pub async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
+        self.buf.extend_from_slice(&chunk);
+        if self.buf.len() >= FLUSH_AT {
+            self.flush_stride().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush_stride(&mut self) -> io::Result<()> {
+        let mut target = self.settle().await?;
+        let stride = self.buf.split().freeze();
+        self.busy = Some(tokio::task::spawn_blocking(move || {
+            target.absorb(&stride)?;
+            Ok(target)
+        }));
+        Ok(())
+    }
+
+    async fn settle(&mut self) -> io::Result<HashedFile> {
+        if let Some(handle) = self.busy.take() {
+            return handle.await.map_err(io::Error::other)?;
+        }
+        self.idle.take().ok_or_else(|| io::Error::other("blob writer used after failure"))
+    }
+
+    /// Writes what is buffered and hands back the file, its hash and length.
+    pub async fn finish(mut self) -> io::Result<HashedFile> {
+        if !self.buf.is_empty() {
+            self.flush_stride().await?;
+        }
+        self.settle().await
+    }
+}

@@ -1,0 +1,136 @@
+//! Versioned schema migrations. The schema is defined here and nowhere else.
+//!
+//! `PRAGMA user_version` holds the number of migrations applied; each migration runs in its own
+//! transaction, so a crash mid-upgrade leaves the previous version intact.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Migration N (1-based) is `MIGRATIONS[N - 1]`. Append only; never edit a released one.
+const MIGRATIONS: &[&str] = &[
+    // 1: repositories, blobs, manifests, tags, referrers, uploads.
+    r#"
+    CREATE TABLE repositories (
+        id                    INTEGER PRIMARY KEY,
+        account               TEXT NOT NULL,
+        region                TEXT NOT NULL,
+        name                  TEXT NOT NULL,
+        created_at            INTEGER NOT NULL,          -- ms since epoch
+        tag_mutability        TEXT NOT NULL,             -- MUTABLE, IMMUTABLE, *_WITH_EXCLUSION
+        mutability_exclusions TEXT NOT NULL DEFAULT '[]', -- JSON array of wildcard filters
+        scan_on_push          INTEGER NOT NULL DEFAULT 0,
+        encryption_type       TEXT NOT NULL DEFAULT 'AES256',
+        kms_key               TEXT,
+        UNIQUE (account, region, name)
+    ) STRICT;
+
+    -- ECR resource tags on repositories (TagResource), not image tags.
+    CREATE TABLE repository_resource_tags (
+        repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+        key           TEXT NOT NULL,
+        value         TEXT NOT NULL,
+        PRIMARY KEY (repository_id, key)
+    ) STRICT, WITHOUT ROWID;
+
+    -- A blob file exists under blobs/sha256/ for every row (the file is renamed into place
+    -- before the row is inserted).
+    CREATE TABLE blobs (
+        digest     TEXT PRIMARY KEY,
+        size       INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+
+    -- Blobs are visible per repository, as on ECR.
+    CREATE TABLE repository_blobs (
+        repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+        digest        TEXT NOT NULL REFERENCES blobs(digest),
+        linked_at     INTEGER NOT NULL,
+        PRIMARY KEY (repository_id, digest)
+    ) STRICT, WITHOUT ROWID;
+
+    -- One image = one manifest in one repository. `body` holds the bytes exactly as pushed.
+    -- `subject_digest` is the referrers index: (repository_id, subject_digest) → referrers.
+    CREATE TABLE manifests (
+        id                INTEGER PRIMARY KEY,
+        repository_id     INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+        digest            TEXT NOT NULL,
+        media_type        TEXT NOT NULL,
+        artifact_type     TEXT,        -- as the referrers API reports it
+        config_media_type TEXT,
+        subject_digest    TEXT,
+        annotations       TEXT,        -- JSON object of top-level annotations, if any
+        size              INTEGER NOT NULL,
+        image_size        INTEGER NOT NULL,
+        pushed_at         INTEGER NOT NULL,
+        last_pulled_at    INTEGER,
+        body              BLOB NOT NULL,
+        UNIQUE (repository_id, digest)
+    ) STRICT;
+    CREATE INDEX manifests_by_subject ON manifests (repository_id, subject_digest)
+        WHERE subject_digest IS NOT NULL;
+    CREATE INDEX manifests_by_push ON manifests (repository_id, pushed_at, digest);
+
+    CREATE TABLE tags (
+        repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+        name          TEXT NOT NULL,
+        manifest_id   INTEGER NOT NULL REFERENCES manifests(id) ON DELETE CASCADE,
+        updated_at    INTEGER NOT NULL,
+        PRIMARY KEY (repository_id, name)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX tags_by_manifest ON tags (manifest_id);
+
+    -- What a manifest needs: its config and layers (blobs) ...
+    CREATE TABLE manifest_blobs (
+        manifest_id INTEGER NOT NULL REFERENCES manifests(id) ON DELETE CASCADE,
+        digest      TEXT NOT NULL REFERENCES blobs(digest),
+        PRIMARY KEY (manifest_id, digest)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX manifest_blobs_by_digest ON manifest_blobs (digest);
+
+    -- ... and, for an index, its child manifests. A child cannot be deleted while listed.
+    CREATE TABLE manifest_children (
+        manifest_id INTEGER NOT NULL REFERENCES manifests(id) ON DELETE CASCADE,
+        child_id    INTEGER NOT NULL REFERENCES manifests(id),
+        PRIMARY KEY (manifest_id, child_id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX manifest_children_by_child ON manifest_children (child_id);
+
+    -- Open blob uploads; the bytes are in uploads/<id>.
+    CREATE TABLE uploads (
+        id            TEXT PRIMARY KEY,
+        repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+        created_at    INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    "#,
+];
+
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let applied: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let applied = usize::try_from(applied).unwrap_or(0);
+    if applied > MIGRATIONS.len() {
+        return Err(StoreError::Corrupt(format!(
+            "the database has schema version {applied}, newer than this ecrd ({})",
+            MIGRATIONS.len()
+        )));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_apply_once_and_are_idempotent() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        super::migrate(&mut conn).unwrap();
+        super::migrate(&mut conn).unwrap();
+        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v as usize, super::MIGRATIONS.len());
+    }
+}
