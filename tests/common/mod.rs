@@ -1,0 +1,109 @@
+//! An ecrd started in-process on an ephemeral port, and clients pointed at it.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use aws_sdk_ecr::config::{BehaviorVersion, Credentials, Region};
+use base64::Engine;
+use ecrd::clock::Clock;
+use ecrd::config::Config;
+use ecrd::server::{AppState, Server};
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub url: String,
+    pub state: Arc<AppState>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::for_tests(dir.path().to_owned());
+        adjust(&mut config);
+        Self::start_in(dir, config).await
+    }
+
+    pub async fn start_in(dir: tempfile::TempDir, config: Config) -> TestServer {
+        let server = Server::bind(config, Clock::new()).await.expect("ecrd starts");
+        let addr = server.local_addr;
+        let state = server.state.clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(async {
+            let _ = stopped.await;
+        }));
+        TestServer { addr, url: format!("http://{addr}"), state, stop: Some(stop), task: Some(task), dir }
+    }
+
+    /// Stops the server gracefully and hands back its data dir.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server ran");
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::mem::replace(&mut self.dir, dir)
+    }
+
+    /// An ECR client with LocalStack-style dummy credentials (account 000000000000).
+    pub fn ecr(&self) -> aws_sdk_ecr::Client {
+        self.ecr_as("test", "us-east-1")
+    }
+
+    /// An ECR client whose access key id (12 digits = an account) and region are given.
+    pub fn ecr_as(&self, access_key_id: &str, region: &str) -> aws_sdk_ecr::Client {
+        let config = aws_sdk_ecr::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(&self.url)
+            .region(Region::new(region.to_owned()))
+            .credentials_provider(Credentials::new(access_key_id, "secret", None, None, "tests"))
+            .build();
+        aws_sdk_ecr::Client::from_conf(config)
+    }
+
+    /// The registry password GetAuthorizationToken gives the default account.
+    pub async fn password(&self) -> String {
+        password_from(&self.ecr()).await
+    }
+
+    /// `Authorization: Basic ...` for the default account.
+    pub async fn basic(&self) -> String {
+        let token = self.ecr().get_authorization_token().send().await.expect("token");
+        format!("Basic {}", token.authorization_data()[0].authorization_token().expect("token"))
+    }
+
+    pub fn http(&self) -> reqwest::Client {
+        reqwest::Client::builder().build().expect("http client")
+    }
+
+    pub async fn create_repository(&self, name: &str) {
+        self.ecr().create_repository().repository_name(name).send().await.expect("repository created");
+    }
+}
+
+pub async fn password_from(client: &aws_sdk_ecr::Client) -> String {
+    let token = client.get_authorization_token().send().await.expect("token");
+    let encoded = token.authorization_data()[0].authorization_token().expect("token").to_owned();
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).expect("base64");
+    let decoded = String::from_utf8(decoded).expect("utf-8");
+    let (user, password) = decoded.split_once(':').expect("AWS:password");
+    assert_eq!(user, "AWS");
+    password.to_owned()
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
