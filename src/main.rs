@@ -10,7 +10,11 @@ use ecrd::config::{AuthMode, Config};
 use ecrd::server::Server;
 
 #[derive(Parser)]
-#[command(name = "ecrd", version, about = "Amazon ECR on a laptop: an OCI 1.1 registry and the ECR API in one process")]
+#[command(
+    name = "ecrd",
+    version,
+    about = "Amazon ECR on a laptop: an OCI 1.1 registry and the ECR API in one process"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -73,7 +77,10 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let Command::Serve(args) = cli.command;
     init_logging(args.log_format, &args.log_level);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("ecrd: cannot start the runtime: {e}");
@@ -90,8 +97,11 @@ fn main() -> std::process::ExitCode {
 }
 
 fn init_logging(format: LogFormat, level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -99,11 +109,17 @@ fn init_logging(format: LogFormat, level: &str) {
 }
 
 async fn serve(args: ServeArgs, started: Instant) -> Result<(), Box<dyn std::error::Error>> {
-    let ephemeral_dir = if args.ephemeral { Some(tempfile::Builder::new().prefix("ecrd-").tempdir()?) } else { None };
+    let ephemeral_dir = if args.ephemeral {
+        Some(tempfile::Builder::new().prefix("ecrd-").tempdir()?)
+    } else {
+        None
+    };
     let data_dir = match (&ephemeral_dir, args.data_dir) {
         (Some(tmp), _) => tmp.path().to_owned(),
         (None, Some(dir)) => dir,
-        (None, None) => dirs::data_dir().map(|d| d.join("ecrd")).ok_or("no data directory; pass --data-dir")?,
+        (None, None) => dirs::data_dir()
+            .map(|d| d.join("ecrd"))
+            .ok_or("no data directory; pass --data-dir")?,
     };
     let config = Config {
         listen: args.listen,
@@ -118,8 +134,16 @@ async fn serve(args: ServeArgs, started: Instant) -> Result<(), Box<dyn std::err
     let server = Server::bind(config, Clock::new()).await?;
     let addr = server.local_addr;
     let host = server.state.registry_host.clone();
-    println!("ecrd {} listening on http://{addr} (ready in {} ms)", env!("CARGO_PKG_VERSION"), started.elapsed().as_millis());
-    println!("data: {}{}", data_dir.display(), if args.ephemeral { " (ephemeral)" } else { "" });
+    println!(
+        "ecrd {} listening on http://{addr} (ready in {} ms)",
+        env!("CARGO_PKG_VERSION"),
+        started.elapsed().as_millis()
+    );
+    println!(
+        "data: {}{}",
+        data_dir.display(),
+        if args.ephemeral { " (ephemeral)" } else { "" }
+    );
     println!("log in:");
     println!("  aws ecr get-login-password --endpoint-url http://{addr} | docker login --username AWS --password-stdin {host}");
     server.run(shutdown_signal()).await?;

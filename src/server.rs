@@ -76,13 +76,28 @@ impl Server {
         let tokens = Tokens::load_or_create(&config.data_dir)?;
         let listener = TcpListener::bind(config.listen).await?;
         let local_addr = listener.local_addr()?;
-        let registry_host = config.registry_host.clone().unwrap_or_else(|| local_addr.to_string());
-        let state = Arc::new(AppState { registry, tokens, config, registry_host });
-        Ok(Server { local_addr, state, listener })
+        let registry_host = config
+            .registry_host
+            .clone()
+            .unwrap_or_else(|| local_addr.to_string());
+        let state = Arc::new(AppState {
+            registry,
+            tokens,
+            config,
+            registry_host,
+        });
+        Ok(Server {
+            local_addr,
+            state,
+            listener,
+        })
     }
 
     /// Serves until `shutdown` completes, then drains in-flight requests and flushes the store.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let registry = self.state.registry.clone();
         let flusher = tokio::spawn({
             let registry = registry.clone();
@@ -97,7 +112,9 @@ impl Server {
             }
         });
         let app = router(self.state.clone());
-        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
         flusher.abort();
         if let Err(e) = registry.flush_pulls().await {
             tracing::warn!(error = %e, "could not record pull times at shutdown");

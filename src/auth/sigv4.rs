@@ -22,13 +22,17 @@ pub fn credential_scope(authorization: &str) -> Option<CredentialScope> {
     if access_key_id.is_empty() || region.is_empty() {
         return None;
     }
-    Some(CredentialScope { access_key_id, region })
+    Some(CredentialScope {
+        access_key_id,
+        region,
+    })
 }
 
 /// The account an access key id stands for: a 12-digit key id is that account; anything else
 /// (e.g. `test`) is `None`, meaning the configured default.
 pub fn account_from_access_key(access_key_id: &str) -> Option<String> {
-    (access_key_id.len() == 12 && access_key_id.bytes().all(|b| b.is_ascii_digit())).then(|| access_key_id.to_owned())
+    (access_key_id.len() == 12 && access_key_id.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| access_key_id.to_owned())
 }
 
 #[cfg(test)]
@@ -41,7 +45,10 @@ mod tests {
                  SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=abc";
         let scope = credential_scope(h).unwrap();
         assert_eq!(scope.region, "eu-west-1");
-        assert_eq!(account_from_access_key(&scope.access_key_id).as_deref(), Some("123456789012"));
+        assert_eq!(
+            account_from_access_key(&scope.access_key_id).as_deref(),
+            Some("123456789012")
+        );
         assert_eq!(account_from_access_key("test"), None);
         assert_eq!(account_from_access_key("1234567890123"), None);
         assert_eq!(credential_scope("Basic abc"), None);

@@ -69,8 +69,12 @@ impl Tokens {
 
     /// A password for `ns`, valid until `expires_at` (ms).
     pub fn issue(&self, ns: &Namespace, expires_at: i64) -> String {
-        let payload = serde_json::to_vec(&Payload { a: ns.account.clone(), r: ns.region.clone(), e: expires_at })
-            .expect("payload serializes");
+        let payload = serde_json::to_vec(&Payload {
+            a: ns.account.clone(),
+            r: ns.region.clone(),
+            e: expires_at,
+        })
+        .expect("payload serializes");
         let encoded = URL_SAFE_NO_PAD.encode(&payload);
         let tag = self.mac(encoded.as_bytes()).finalize().into_bytes();
         format!("{encoded}.{}", URL_SAFE_NO_PAD.encode(tag))
@@ -84,9 +88,15 @@ impl Tokens {
     /// The namespace a password was issued for, if it is genuine and unexpired at `now` (ms).
     pub fn verify(&self, password: &str, now: i64) -> Result<Namespace, TokenError> {
         let (encoded, tag) = password.split_once('.').ok_or(TokenError::Invalid)?;
-        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| TokenError::Invalid)?;
-        self.mac(encoded.as_bytes()).verify_slice(&tag).map_err(|_| TokenError::Invalid)?;
-        let payload = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| TokenError::Invalid)?;
+        let tag = URL_SAFE_NO_PAD
+            .decode(tag)
+            .map_err(|_| TokenError::Invalid)?;
+        self.mac(encoded.as_bytes())
+            .verify_slice(&tag)
+            .map_err(|_| TokenError::Invalid)?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(encoded)
+            .map_err(|_| TokenError::Invalid)?;
         let payload: Payload = serde_json::from_slice(&payload).map_err(|_| TokenError::Invalid)?;
         if now >= payload.e {
             return Err(TokenError::Expired);
@@ -96,8 +106,13 @@ impl Tokens {
 
     /// Checks an HTTP `Authorization: Basic ...` value: user `AWS`, password one of ours.
     pub fn verify_basic(&self, header: &str, now: i64) -> Result<Namespace, TokenError> {
-        let encoded = header.trim().strip_prefix("Basic ").ok_or(TokenError::Invalid)?;
-        let decoded = STANDARD.decode(encoded.trim()).map_err(|_| TokenError::Invalid)?;
+        let encoded = header
+            .trim()
+            .strip_prefix("Basic ")
+            .ok_or(TokenError::Invalid)?;
+        let decoded = STANDARD
+            .decode(encoded.trim())
+            .map_err(|_| TokenError::Invalid)?;
         let decoded = String::from_utf8(decoded).map_err(|_| TokenError::Invalid)?;
         match decoded.split_once(':') {
             Some(("AWS", password)) => self.verify(password, now),
@@ -126,10 +141,19 @@ mod tests {
         let again = Tokens::load_or_create(dir.path()).unwrap();
         assert!(again.verify(&password, 0).is_ok());
         let (_, tag) = password.split_once('.').unwrap();
-        let forged = format!("{}.{tag}", URL_SAFE_NO_PAD.encode(br#"{"a":"999999999999","r":"eu-west-1","e":9999999999999}"#));
+        let forged = format!(
+            "{}.{tag}",
+            URL_SAFE_NO_PAD.encode(br#"{"a":"999999999999","r":"eu-west-1","e":9999999999999}"#)
+        );
         assert_eq!(tokens.verify(&forged, 0), Err(TokenError::Invalid));
-        assert_eq!(tokens.verify_basic("Basic !!!", 0), Err(TokenError::Invalid));
+        assert_eq!(
+            tokens.verify_basic("Basic !!!", 0),
+            Err(TokenError::Invalid)
+        );
         let wrong_user = format!("Basic {}", STANDARD.encode(format!("bob:{password}")));
-        assert_eq!(tokens.verify_basic(&wrong_user, 0), Err(TokenError::Invalid));
+        assert_eq!(
+            tokens.verify_basic(&wrong_user, 0),
+            Err(TokenError::Invalid)
+        );
     }
 }

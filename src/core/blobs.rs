@@ -40,7 +40,10 @@ impl UploadStates {
     }
 
     fn forget(&self, id: &str) {
-        self.sessions.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
     }
 }
 
@@ -68,7 +71,9 @@ where
 
 fn valid_upload_id(id: &str) -> CoreResult<()> {
     // Upload ids become file names: only ever accept the UUIDs we hand out.
-    uuid::Uuid::parse_str(id).map(|_| ()).map_err(|_| CoreError::UploadUnknown)
+    uuid::Uuid::parse_str(id)
+        .map(|_| ())
+        .map_err(|_| CoreError::UploadUnknown)
 }
 
 impl Registry {
@@ -79,7 +84,11 @@ impl Registry {
             .store
             .read(|c| blob_index::linked_size(c, repo.id, digest))?
             .ok_or(CoreError::BlobUnknown)?;
-        Ok(BlobInfo { digest: digest.clone(), size, path: self.files.blob_path(digest) })
+        Ok(BlobInfo {
+            digest: digest.clone(),
+            size,
+            path: self.files.blob_path(digest),
+        })
     }
 
     /// Opens an upload session; returns its id.
@@ -88,14 +97,19 @@ impl Registry {
         let id = uuid::Uuid::new_v4().to_string();
         std::fs::File::create(self.files.upload_path(&id))?;
         let (now, id2) = (self.clock.now_millis(), id.clone());
-        self.store.write(move |c| blob_index::insert_upload(c, &id2, repo.id, now)).await?;
+        self.store
+            .write(move |c| blob_index::insert_upload(c, &id2, repo.id, now))
+            .await?;
         Ok(id)
     }
 
     fn check_upload(&self, ns: &Namespace, repo: &str, id: &str) -> CoreResult<i64> {
         valid_upload_id(id)?;
         let repo = self.repository(ns, repo)?;
-        if self.store.read(|c| blob_index::upload_exists(c, id, repo.id))? {
+        if self
+            .store
+            .read(|c| blob_index::upload_exists(c, id, repo.id))?
+        {
             Ok(repo.id)
         } else {
             Err(CoreError::UploadUnknown)
@@ -110,7 +124,14 @@ impl Registry {
 
     /// Appends a chunk (PATCH). A chunk must start where the upload ends; a chunk that fails
     /// midway is cut off again, so a failed PATCH changes nothing. Returns the new size.
-    pub async fn append_upload<S, E>(&self, ns: &Namespace, repo: &str, id: &str, range: ChunkRange, body: S) -> CoreResult<u64>
+    pub async fn append_upload<S, E>(
+        &self,
+        ns: &Namespace,
+        repo: &str,
+        id: &str,
+        range: ChunkRange,
+        body: S,
+    ) -> CoreResult<u64>
     where
         S: Stream<Item = Result<Bytes, E>>,
         E: std::fmt::Display,
@@ -149,7 +170,10 @@ impl Registry {
                 // Leave the upload exactly as it was before this chunk.
                 let path = self.files.upload_path(id);
                 let _ = tokio::task::spawn_blocking(move || {
-                    std::fs::File::options().write(true).open(path).and_then(|f| f.set_len(start))
+                    std::fs::File::options()
+                        .write(true)
+                        .open(path)
+                        .and_then(|f| f.set_len(start))
                 })
                 .await;
                 Err(e)
@@ -157,7 +181,11 @@ impl Registry {
         }
     }
 
-    async fn reopen_upload(&self, id: &str, cached: Option<(Sha256, u64)>) -> CoreResult<HashedFile> {
+    async fn reopen_upload(
+        &self,
+        id: &str,
+        cached: Option<(Sha256, u64)>,
+    ) -> CoreResult<HashedFile> {
         let path = self.files.upload_path(id);
         let opened = tokio::task::spawn_blocking(move || -> io::Result<HashedFile> {
             let on_disk = std::fs::metadata(&path)?.len();
@@ -176,30 +204,51 @@ impl Registry {
 
     /// Closes an upload (PUT ?digest=), with an optional last chunk. On a digest mismatch the
     /// session is discarded and nothing is stored.
-    pub async fn finish_upload<S, E>(&self, ns: &Namespace, repo: &str, id: &str, expected: &Digest, last: S) -> CoreResult<BlobInfo>
+    pub async fn finish_upload<S, E>(
+        &self,
+        ns: &Namespace,
+        repo: &str,
+        id: &str,
+        expected: &Digest,
+        last: S,
+    ) -> CoreResult<BlobInfo>
     where
         S: Stream<Item = Result<Bytes, E>>,
         E: std::fmt::Display,
     {
         let repo_id = self.check_upload(ns, repo, id)?;
-        self.append_upload(ns, repo, id, ChunkRange::default(), last).await?;
+        self.append_upload(ns, repo, id, ChunkRange::default(), last)
+            .await?;
         let session = self.uploads.session(id);
         let mut state = session.lock().await;
         let target = self.reopen_upload(id, state.take()).await?;
         let actual = target.digest();
         if &actual != expected {
             self.discard_upload(id).await?;
-            return Err(CoreError::DigestMismatch { expected: expected.clone(), actual });
+            return Err(CoreError::DigestMismatch {
+                expected: expected.clone(),
+                actual,
+            });
         }
-        let info = self.install(repo_id, self.files.upload_path(id), target, expected).await?;
+        let info = self
+            .install(repo_id, self.files.upload_path(id), target, expected)
+            .await?;
         let id2 = id.to_owned();
-        self.store.write(move |c| blob_index::delete_upload(c, &id2)).await?;
+        self.store
+            .write(move |c| blob_index::delete_upload(c, &id2))
+            .await?;
         self.uploads.forget(id);
         Ok(info)
     }
 
     /// Moves a hashed file into place and links it into the repository.
-    async fn install(&self, repo_id: i64, written: PathBuf, target: HashedFile, digest: &Digest) -> CoreResult<BlobInfo> {
+    async fn install(
+        &self,
+        repo_id: i64,
+        written: PathBuf,
+        target: HashedFile,
+        digest: &Digest,
+    ) -> CoreResult<BlobInfo> {
         let files = self.files.clone();
         let d = digest.clone();
         tokio::task::spawn_blocking(move || files.install(&written, &target.file, &d))
@@ -207,13 +256,21 @@ impl Registry {
             .map_err(io::Error::other)??;
         let size = std::fs::metadata(self.files.blob_path(digest))?.len();
         let (d, now) = (digest.clone(), self.clock.now_millis());
-        self.store.write(move |c| blob_index::add_and_link(c, repo_id, &d, size, now)).await?;
-        Ok(BlobInfo { digest: digest.clone(), size, path: self.files.blob_path(digest) })
+        self.store
+            .write(move |c| blob_index::add_and_link(c, repo_id, &d, size, now))
+            .await?;
+        Ok(BlobInfo {
+            digest: digest.clone(),
+            size,
+            path: self.files.blob_path(digest),
+        })
     }
 
     async fn discard_upload(&self, id: &str) -> CoreResult<()> {
         let id2 = id.to_owned();
-        self.store.write(move |c| blob_index::delete_upload(c, &id2)).await?;
+        self.store
+            .write(move |c| blob_index::delete_upload(c, &id2))
+            .await?;
         self.uploads.forget(id);
         match std::fs::remove_file(self.files.upload_path(id)) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e.into()),
@@ -230,7 +287,13 @@ impl Registry {
     }
 
     /// A whole blob in one request (POST ?digest=).
-    pub async fn put_blob<S, E>(&self, ns: &Namespace, repo: &str, expected: &Digest, body: S) -> CoreResult<BlobInfo>
+    pub async fn put_blob<S, E>(
+        &self,
+        ns: &Namespace,
+        repo: &str,
+        expected: &Digest,
+        body: S,
+    ) -> CoreResult<BlobInfo>
     where
         S: Stream<Item = Result<Bytes, E>>,
         E: std::fmt::Display,
@@ -250,23 +313,41 @@ impl Registry {
         let actual = target.digest();
         if &actual != expected {
             let _ = std::fs::remove_file(&path);
-            return Err(CoreError::DigestMismatch { expected: expected.clone(), actual });
+            return Err(CoreError::DigestMismatch {
+                expected: expected.clone(),
+                actual,
+            });
         }
         self.install(repo.id, path, target, expected).await
     }
 
     /// Links a blob of another repository of the same namespace into `repo` (cross-repository
     /// mount). `None` when `from` does not have it: the caller then opens a normal upload.
-    pub async fn mount_blob(&self, ns: &Namespace, repo: &str, digest: &Digest, from: &str) -> CoreResult<Option<BlobInfo>> {
+    pub async fn mount_blob(
+        &self,
+        ns: &Namespace,
+        repo: &str,
+        digest: &Digest,
+        from: &str,
+    ) -> CoreResult<Option<BlobInfo>> {
         let target = self.repository(ns, repo)?;
         let Ok(source) = self.repository(ns, from) else {
             return Ok(None);
         };
-        let Some(size) = self.store.read(|c| blob_index::linked_size(c, source.id, digest))? else {
+        let Some(size) = self
+            .store
+            .read(|c| blob_index::linked_size(c, source.id, digest))?
+        else {
             return Ok(None);
         };
         let (d, now) = (digest.clone(), self.clock.now_millis());
-        self.store.write(move |c| blob_index::link(c, target.id, &d, now)).await?;
-        Ok(Some(BlobInfo { digest: digest.clone(), size, path: self.files.blob_path(digest) }))
+        self.store
+            .write(move |c| blob_index::link(c, target.id, &d, now))
+            .await?;
+        Ok(Some(BlobInfo {
+            digest: digest.clone(),
+            size,
+            path: self.files.blob_path(digest),
+        }))
     }
 }

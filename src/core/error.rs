@@ -8,10 +8,14 @@ use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
-    #[error("The repository with name '{name}' does not exist in the registry with id '{registry_id}'")]
+    #[error(
+        "The repository with name '{name}' does not exist in the registry with id '{registry_id}'"
+    )]
     RepositoryNotFound { name: String, registry_id: String },
 
-    #[error("The repository with name '{name}' already exists in the registry with id '{registry_id}'")]
+    #[error(
+        "The repository with name '{name}' already exists in the registry with id '{registry_id}'"
+    )]
     RepositoryAlreadyExists { name: String, registry_id: String },
 
     #[error(
@@ -79,9 +83,16 @@ pub enum CoreError {
     TagImmutable { tag: String, repository: String },
 
     #[error("Image with digest '{digest}' and tag '{tag}' already exists in the repository with name '{repository}' in registry with id '{registry_id}'")]
-    ImageAlreadyExists { digest: String, tag: String, repository: String, registry_id: String },
+    ImageAlreadyExists {
+        digest: String,
+        tag: String,
+        repository: String,
+        registry_id: String,
+    },
 
-    #[error("The image with digest '{digest}' is referenced by a manifest list and cannot be deleted")]
+    #[error(
+        "The image with digest '{digest}' is referenced by a manifest list and cannot be deleted"
+    )]
     ImageReferencedByManifestList { digest: String },
 
     #[error("unsupported: {0}")]
@@ -95,7 +106,11 @@ pub enum CoreError {
 }
 
 fn join(digests: &[Digest]) -> String {
-    digests.iter().map(Digest::as_str).collect::<Vec<_>>().join(", ")
+    digests
+        .iter()
+        .map(Digest::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub type CoreResult<T> = Result<T, CoreError>;

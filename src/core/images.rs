@@ -50,12 +50,20 @@ pub struct StoredManifest {
 
 impl Registry {
     /// Validates and stores a manifest, then points its tags at it — all in one transaction.
-    pub async fn put_manifest(&self, ns: &Namespace, repo: &str, push: ManifestPush) -> CoreResult<PushedManifest> {
+    pub async fn put_manifest(
+        &self,
+        ns: &Namespace,
+        repo: &str,
+        push: ManifestPush,
+    ) -> CoreResult<PushedManifest> {
         let parsed = manifest::parse(&push.body, push.content_type.as_deref())?;
         let digest = Digest::of(&push.body);
         if let Some(expected) = &push.expected_digest {
             if expected != &digest {
-                return Err(CoreError::ManifestDigestMismatch { expected: expected.clone(), actual: digest });
+                return Err(CoreError::ManifestDigestMismatch {
+                    expected: expected.clone(),
+                    actual: digest,
+                });
             }
         }
         let (ns, repo, now) = (ns.clone(), repo.to_owned(), self.clock.now_millis());
@@ -68,7 +76,14 @@ impl Registry {
     }
 
     /// Finds a manifest by tag or digest. A GET (`count_pull`) records a pull; a HEAD does not.
-    pub fn get_manifest(&self, ns: &Namespace, repo: &str, reference: &Reference, with_body: bool, count_pull: bool) -> CoreResult<StoredManifest> {
+    pub fn get_manifest(
+        &self,
+        ns: &Namespace,
+        repo: &str,
+        reference: &Reference,
+        with_body: bool,
+        count_pull: bool,
+    ) -> CoreResult<StoredManifest> {
         let repo = self.repository(ns, repo)?;
         let (row, body) = self.store.read(|c| {
             let row = match reference {
@@ -78,7 +93,11 @@ impl Registry {
             let Some(row) = row else {
                 return Err(CoreError::ManifestUnknown);
             };
-            let body = if with_body { Some(Bytes::from(manifest_sql::body(c, row.id)?)) } else { None };
+            let body = if with_body {
+                Some(Bytes::from(manifest_sql::body(c, row.id)?))
+            } else {
+                None
+            };
             Ok((row, body))
         })?;
         if count_pull {
@@ -88,7 +107,12 @@ impl Registry {
     }
 
     /// Deletes an image by digest (with all its tags), or just a tag.
-    pub async fn delete_manifest(&self, ns: &Namespace, repo: &str, reference: &Reference) -> CoreResult<()> {
+    pub async fn delete_manifest(
+        &self,
+        ns: &Namespace,
+        repo: &str,
+        reference: &Reference,
+    ) -> CoreResult<()> {
         let (ns, repo, reference) = (ns.clone(), repo.to_owned(), reference.clone());
         self.store
             .write(move |c| {
@@ -108,23 +132,42 @@ impl Registry {
     }
 
     /// Tags of a repository in lexical order, after `after`, at most `limit`.
-    pub fn list_tags(&self, ns: &Namespace, repo: &str, after: Option<&str>, limit: usize) -> CoreResult<Vec<String>> {
+    pub fn list_tags(
+        &self,
+        ns: &Namespace,
+        repo: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> CoreResult<Vec<String>> {
         let repo = self.repository(ns, repo)?;
-        Ok(self.store.read(|c| manifest_sql::list_tags(c, repo.id, after, limit))?)
+        Ok(self
+            .store
+            .read(|c| manifest_sql::list_tags(c, repo.id, after, limit))?)
     }
 
     /// Manifests whose subject is `subject` in this repository (the referrers index).
-    pub fn referrers(&self, ns: &Namespace, repo: &str, subject: &Digest, artifact_type: Option<&str>) -> CoreResult<Vec<ReferrerRow>> {
+    pub fn referrers(
+        &self,
+        ns: &Namespace,
+        repo: &str,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> CoreResult<Vec<ReferrerRow>> {
         let repo = self.repository(ns, repo)?;
-        Ok(self.store.read(|c| manifest_sql::referrers(c, repo.id, subject, artifact_type))?)
+        Ok(self
+            .store
+            .read(|c| manifest_sql::referrers(c, repo.id, subject, artifact_type))?)
     }
 }
 
 /// Deletes one image: refused while an index lists it.
 fn delete_image(c: &Conn, repository_id: i64, digest: &Digest) -> CoreResult<()> {
-    let row = manifest_sql::find_by_digest(c, repository_id, digest)?.ok_or(CoreError::ManifestUnknown)?;
+    let row = manifest_sql::find_by_digest(c, repository_id, digest)?
+        .ok_or(CoreError::ManifestUnknown)?;
     if manifest_sql::is_child_of_an_index(c, row.id)? {
-        return Err(CoreError::ImageReferencedByManifestList { digest: digest.to_string() });
+        return Err(CoreError::ImageReferencedByManifestList {
+            digest: digest.to_string(),
+        });
     }
     manifest_sql::delete(c, row.id)?;
     Ok(())
@@ -202,7 +245,13 @@ fn store_manifest(
 }
 
 /// Tag immutability and re-push rules, as ECR applies them on each front.
-fn check_tags(c: &Conn, repo: &Repository, existing: Option<&ManifestRow>, digest: &Digest, push: &ManifestPush) -> CoreResult<()> {
+fn check_tags(
+    c: &Conn,
+    repo: &Repository,
+    existing: Option<&ManifestRow>,
+    digest: &Digest,
+    push: &ManifestPush,
+) -> CoreResult<()> {
     let mutability = repo.tag_mutability();
     let mut unchanged = existing.is_some();
     for tag in &push.tags {
@@ -216,13 +265,20 @@ fn check_tags(c: &Conn, repo: &Repository, existing: Option<&ManifestRow>, diges
             PushFront::Api => immutable && target.is_some() && !points_here,
         };
         if refused {
-            return Err(CoreError::TagImmutable { tag: tag.to_string(), repository: repo.row.name.clone() });
+            return Err(CoreError::TagImmutable {
+                tag: tag.to_string(),
+                repository: repo.row.name.clone(),
+            });
         }
     }
     if push.front == PushFront::Api && unchanged {
         return Err(CoreError::ImageAlreadyExists {
             digest: digest.to_string(),
-            tag: push.tags.first().map(|t| t.to_string()).unwrap_or_else(|| "null".into()),
+            tag: push
+                .tags
+                .first()
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| "null".into()),
             repository: repo.row.name.clone(),
             registry_id: repo.row.account.clone(),
         });

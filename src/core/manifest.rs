@@ -97,7 +97,9 @@ pub fn parse(body: &[u8], content_type: Option<&str>) -> CoreResult<ParsedManife
     let header = content_type.map(base_media_type).filter(|s| !s.is_empty());
     let media_type = match (declared, header) {
         (Some(d), Some(h)) if d != h && !is_generic_json(h) => {
-            return Err(invalid(&format!("mediaType '{d}' does not match Content-Type '{h}'")));
+            return Err(invalid(&format!(
+                "mediaType '{d}' does not match Content-Type '{h}'"
+            )));
         }
         (Some(d), _) => d.to_owned(),
         (None, Some(h)) if !is_generic_json(h) => h.to_owned(),
@@ -114,15 +116,23 @@ pub fn parse(body: &[u8], content_type: Option<&str>) -> CoreResult<ParsedManife
             layers: Vec::new(),
             children: Vec::new(),
             subject: None,
-            artifact_type: doc.get("artifactType").and_then(Value::as_str).map(str::to_owned),
+            artifact_type: doc
+                .get("artifactType")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             annotations: annotations(&doc)?,
         }),
-        other => Err(CoreError::ManifestUnsupported(format!("Unsupported manifest media type '{other}'"))),
+        other => Err(CoreError::ManifestUnsupported(format!(
+            "Unsupported manifest media type '{other}'"
+        ))),
     }
 }
 
 fn is_generic_json(content_type: &str) -> bool {
-    matches!(content_type, "application/json" | "application/octet-stream")
+    matches!(
+        content_type,
+        "application/json" | "application/octet-stream"
+    )
 }
 
 /// A manifest without `mediaType` and without a telling Content-Type: OCI allows omitting it.
@@ -152,11 +162,21 @@ fn check_schema_version(doc: &Map<String, Value>) -> CoreResult<()> {
 
 fn parse_image(doc: &Map<String, Value>, media_type: String) -> CoreResult<ParsedManifest> {
     check_schema_version(doc)?;
-    let config = descriptor(doc.get("config").ok_or_else(|| invalid("config is required"))?, "config")?;
+    let config = descriptor(
+        doc.get("config")
+            .ok_or_else(|| invalid("config is required"))?,
+        "config",
+    )?;
     let layers = descriptors(doc.get("layers"), "layers")?;
     let own_artifact_type = artifact_type(doc)?;
-    if media_type == DOCKER_MANIFEST && layers.iter().any(|l| l.foreign && l.media_type.contains("oci")) {
-        return Err(invalid("a Docker manifest cannot carry OCI non-distributable layers"));
+    if media_type == DOCKER_MANIFEST
+        && layers
+            .iter()
+            .any(|l| l.foreign && l.media_type.contains("oci"))
+    {
+        return Err(invalid(
+            "a Docker manifest cannot carry OCI non-distributable layers",
+        ));
     }
     let artifact_type = own_artifact_type.or_else(|| Some(config.media_type.clone()));
     Ok(ParsedManifest {
@@ -206,20 +226,35 @@ fn descriptor(value: &Value, field: &str) -> CoreResult<Descriptor> {
         .get("digest")
         .and_then(Value::as_str)
         .ok_or_else(|| invalid(&format!("{field}: descriptor digest is required")))?;
-    let digest = Digest::parse(digest).map_err(|_| invalid(&format!("{field}: invalid digest '{digest}'")))?;
+    let digest = Digest::parse(digest)
+        .map_err(|_| invalid(&format!("{field}: invalid digest '{digest}'")))?;
     let size = obj
         .get("size")
         .and_then(Value::as_i64)
         .filter(|s| *s >= 0)
-        .ok_or_else(|| invalid(&format!("{field}: descriptor size must be a non-negative integer")))?;
-    let has_urls = obj.get("urls").and_then(Value::as_array).is_some_and(|u| !u.is_empty());
+        .ok_or_else(|| {
+            invalid(&format!(
+                "{field}: descriptor size must be a non-negative integer"
+            ))
+        })?;
+    let has_urls = obj
+        .get("urls")
+        .and_then(Value::as_array)
+        .is_some_and(|u| !u.is_empty());
     let foreign = media_type == "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
         || (media_type.starts_with("application/vnd.oci.image.layer.nondistributable") && has_urls);
-    Ok(Descriptor { media_type: media_type.to_owned(), digest, size, foreign })
+    Ok(Descriptor {
+        media_type: media_type.to_owned(),
+        digest,
+        size,
+        foreign,
+    })
 }
 
 fn subject(doc: &Map<String, Value>) -> CoreResult<Option<Digest>> {
-    doc.get("subject").map(|s| descriptor(s, "subject").map(|d| d.digest)).transpose()
+    doc.get("subject")
+        .map(|s| descriptor(s, "subject").map(|d| d.digest))
+        .transpose()
 }
 
 fn artifact_type(doc: &Map<String, Value>) -> CoreResult<Option<String>> {
@@ -275,24 +310,54 @@ mod tests {
         })
         .to_string();
         let m = parse(body.as_bytes(), None).unwrap();
-        assert_eq!(m.artifact_type.as_deref(), Some("application/vnd.docker.container.image.v1+json"));
+        assert_eq!(
+            m.artifact_type.as_deref(),
+            Some("application/vnd.docker.container.image.v1+json")
+        );
     }
 
     #[test]
     fn bad_manifests() {
-        assert!(matches!(parse(b"not json", None), Err(CoreError::ManifestUnsupported(_))));
-        assert!(matches!(parse(b"[]", None), Err(CoreError::ManifestUnsupported(_))));
-        let mismatch = serde_json::json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}).to_string();
-        assert!(matches!(parse(mismatch.as_bytes(), Some(OCI_MANIFEST)), Err(CoreError::ManifestInvalid(_))));
-        let no_config = serde_json::json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "layers": []}).to_string();
-        assert!(matches!(parse(no_config.as_bytes(), None), Err(CoreError::ManifestInvalid(_))));
+        assert!(matches!(
+            parse(b"not json", None),
+            Err(CoreError::ManifestUnsupported(_))
+        ));
+        assert!(matches!(
+            parse(b"[]", None),
+            Err(CoreError::ManifestUnsupported(_))
+        ));
+        let mismatch =
+            serde_json::json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []})
+                .to_string();
+        assert!(matches!(
+            parse(mismatch.as_bytes(), Some(OCI_MANIFEST)),
+            Err(CoreError::ManifestInvalid(_))
+        ));
+        let no_config =
+            serde_json::json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "layers": []})
+                .to_string();
+        assert!(matches!(
+            parse(no_config.as_bytes(), None),
+            Err(CoreError::ManifestInvalid(_))
+        ));
         let bad_digest = serde_json::json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
             "config": {"mediaType": "x", "digest": "sha256:zz", "size": 1}, "layers": []})
         .to_string();
-        assert!(matches!(parse(bad_digest.as_bytes(), None), Err(CoreError::ManifestInvalid(_))));
-        let withdrawn = serde_json::json!({"mediaType": "application/vnd.oci.artifact.manifest.v1+json"}).to_string();
-        assert!(matches!(parse(withdrawn.as_bytes(), None), Err(CoreError::ManifestUnsupported(_))));
+        assert!(matches!(
+            parse(bad_digest.as_bytes(), None),
+            Err(CoreError::ManifestInvalid(_))
+        ));
+        let withdrawn =
+            serde_json::json!({"mediaType": "application/vnd.oci.artifact.manifest.v1+json"})
+                .to_string();
+        assert!(matches!(
+            parse(withdrawn.as_bytes(), None),
+            Err(CoreError::ManifestUnsupported(_))
+        ));
         let huge = vec![b' '; MAX_MANIFEST_BYTES + 1];
-        assert!(matches!(parse(&huge, None), Err(CoreError::ManifestTooLarge)));
+        assert!(matches!(
+            parse(&huge, None),
+            Err(CoreError::ManifestTooLarge)
+        ));
     }
 }

@@ -63,9 +63,15 @@ impl Registry {
     async fn sweep(&self) -> CoreResult<()> {
         let temp = self.files.sweep_temp()?;
         let before = self.clock.now_millis() - UPLOAD_LIFETIME_MS;
-        let expired = self.store.write(move |c| blob_index::delete_uploads_before(c, before)).await?;
-        let live: std::collections::HashSet<String> =
-            self.store.read(blob_index::all_upload_ids)?.into_iter().collect();
+        let expired = self
+            .store
+            .write(move |c| blob_index::delete_uploads_before(c, before))
+            .await?;
+        let live: std::collections::HashSet<String> = self
+            .store
+            .read(blob_index::all_upload_ids)?
+            .into_iter()
+            .collect();
         let mut orphans = 0;
         for entry in std::fs::read_dir(self.files.uploads_dir())? {
             let entry = entry?;
@@ -93,5 +99,8 @@ impl Registry {
 }
 
 fn not_found(ns: &Namespace, name: &str) -> CoreError {
-    CoreError::RepositoryNotFound { name: name.to_owned(), registry_id: ns.account.clone() }
+    CoreError::RepositoryNotFound {
+        name: name.to_owned(),
+        registry_id: ns.account.clone(),
+    }
 }

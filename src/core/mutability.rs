@@ -34,7 +34,10 @@ impl TagMutability {
     }
 
     pub fn takes_exclusions(self) -> bool {
-        matches!(self, TagMutability::ImmutableWithExclusion | TagMutability::MutableWithExclusion)
+        matches!(
+            self,
+            TagMutability::ImmutableWithExclusion | TagMutability::MutableWithExclusion
+        )
     }
 
     /// Whether `tag`, once set, may not be moved or re-pushed.

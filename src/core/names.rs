@@ -17,7 +17,10 @@ pub struct Namespace {
 
 impl Namespace {
     pub fn new(account: impl Into<String>, region: impl Into<String>) -> Self {
-        Namespace { account: account.into(), region: region.into() }
+        Namespace {
+            account: account.into(),
+            region: region.into(),
+        }
     }
 }
 
@@ -38,8 +41,10 @@ pub const REPOSITORY_NAME_PATTERN: &str =
     r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*";
 
 static REPOSITORY_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$")
-        .expect("static regex")
+    Regex::new(
+        r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$",
+    )
+    .expect("static regex")
 });
 
 /// A validated repository name (2–256 characters of the OCI name grammar).
@@ -110,7 +115,11 @@ impl Digest {
         let Some(hex) = s.strip_prefix("sha256:") else {
             return Err(NameError::DigestAlgorithm);
         };
-        if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             Ok(Digest(s.to_owned()))
         } else {
             Err(NameError::Digest)
@@ -183,7 +192,19 @@ mod tests {
         for ok in ["ab", "team/app", "a.b_c__d---e/f", "x/y/z/w/v/u/t/s"] {
             assert!(RepositoryName::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["a", "A/b", "a//b", "a/../b", "..", "-a", "a-", "a/", "/a", "a___b", &"a".repeat(257)] {
+        for bad in [
+            "a",
+            "A/b",
+            "a//b",
+            "a/../b",
+            "..",
+            "-a",
+            "a-",
+            "a/",
+            "/a",
+            "a___b",
+            &"a".repeat(257),
+        ] {
             assert!(RepositoryName::parse(bad).is_err(), "{bad}");
         }
     }
@@ -199,8 +220,14 @@ mod tests {
             "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
         assert_eq!(Digest::parse("sha256:abc"), Err(NameError::Digest));
-        assert_eq!(Digest::parse(&d.as_str().to_uppercase()), Err(NameError::Digest));
-        assert_eq!(Digest::parse("sha512:abcd"), Err(NameError::DigestAlgorithm));
+        assert_eq!(
+            Digest::parse(&d.as_str().to_uppercase()),
+            Err(NameError::Digest)
+        );
+        assert_eq!(
+            Digest::parse("sha512:abcd"),
+            Err(NameError::DigestAlgorithm)
+        );
         assert_eq!(Digest::parse("nocolon"), Err(NameError::Digest));
     }
 }

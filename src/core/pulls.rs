@@ -30,7 +30,9 @@ impl PullRecorder {
         if batch.is_empty() {
             return Ok(());
         }
-        store.write(move |c| manifests::record_pulls(c, &batch)).await?;
+        store
+            .write(move |c| manifests::record_pulls(c, &batch))
+            .await?;
         Ok(())
     }
 }

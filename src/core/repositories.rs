@@ -44,7 +44,10 @@ pub struct Repository {
 
 impl Repository {
     pub(crate) fn from_row(row: RepositoryRow) -> Self {
-        let arn = format!("arn:aws:ecr:{}:{}:repository/{}", row.region, row.account, row.name);
+        let arn = format!(
+            "arn:aws:ecr:{}:{}:repository/{}",
+            row.region, row.account, row.name
+        );
         Repository { row, arn }
     }
 
@@ -74,7 +77,9 @@ pub fn check_mutability(mutability: TagMutability, filters: &[String]) -> CoreRe
 /// Checks resource tags as ECR does (TagResource and CreateRepository share this).
 pub fn check_resource_tags(tags: &[(String, String)]) -> CoreResult<()> {
     for (key, value) in tags {
-        let bad = |why: &str| CoreError::InvalidTagParameter { message: format!("Invalid tag '{key}': {why}") };
+        let bad = |why: &str| CoreError::InvalidTagParameter {
+            message: format!("Invalid tag '{key}': {why}"),
+        };
         if key.is_empty() || key.chars().count() > 128 {
             return Err(bad("a tag key must be 1 to 128 characters long"));
         }
@@ -95,7 +100,11 @@ fn too_many_tags() -> CoreError {
 }
 
 impl Registry {
-    pub async fn create_repository(&self, ns: &Namespace, new: NewRepository) -> CoreResult<Repository> {
+    pub async fn create_repository(
+        &self,
+        ns: &Namespace,
+        new: NewRepository,
+    ) -> CoreResult<Repository> {
         let name = RepositoryName::parse(&new.name)?;
         check_mutability(new.tag_mutability, &new.exclusion_filters)?;
         check_resource_tags(&new.resource_tags)?;
@@ -105,23 +114,22 @@ impl Registry {
         if tags.len() > MAX_RESOURCE_TAGS {
             return Err(too_many_tags());
         }
-        let kms_key = match (new.encryption_type.as_str(), new.kms_key) {
-            ("AES256", Some(_)) => {
-                return Err(CoreError::InvalidParameter(
+        let kms_key =
+            match (new.encryption_type.as_str(), new.kms_key) {
+                ("AES256", Some(_)) => return Err(CoreError::InvalidParameter(
                     "Invalid parameter at 'encryptionConfiguration' failed to satisfy constraint: \
                      'kmsKey can only be specified when encryptionType is KMS or KMS_DSSE'"
                         .into(),
-                ))
-            }
-            // ECR falls back to the AWS-managed key; report a stable ARN for it.
-            ("KMS" | "KMS_DSSE", None) => Some(format!(
-                "arn:aws:kms:{}:{}:key/{}",
-                ns.region,
-                ns.account,
-                uuid::Uuid::new_v4()
-            )),
-            (_, key) => key,
-        };
+                )),
+                // ECR falls back to the AWS-managed key; report a stable ARN for it.
+                ("KMS" | "KMS_DSSE", None) => Some(format!(
+                    "arn:aws:kms:{}:{}:key/{}",
+                    ns.region,
+                    ns.account,
+                    uuid::Uuid::new_v4()
+                )),
+                (_, key) => key,
+            };
         let row = RepositoryRow {
             id: 0,
             account: ns.account.clone(),
@@ -150,7 +158,11 @@ impl Registry {
     }
 
     /// Exactly the named repositories, failing on the first that does not exist.
-    pub fn describe_repositories(&self, ns: &Namespace, names: &[String]) -> CoreResult<Vec<Repository>> {
+    pub fn describe_repositories(
+        &self,
+        ns: &Namespace,
+        names: &[String],
+    ) -> CoreResult<Vec<Repository>> {
         names
             .iter()
             .map(|name| self.repository(ns, name).map(Repository::from_row))
@@ -158,18 +170,31 @@ impl Registry {
     }
 
     /// Repositories of the namespace in name order, after `after`, at most `limit`.
-    pub fn list_repositories(&self, ns: &Namespace, after: Option<&str>, limit: usize) -> CoreResult<Vec<Repository>> {
+    pub fn list_repositories(
+        &self,
+        ns: &Namespace,
+        after: Option<&str>,
+        limit: usize,
+    ) -> CoreResult<Vec<Repository>> {
         let rows = self.store.read(|c| repo_sql::list(c, ns, after, limit))?;
         Ok(rows.into_iter().map(Repository::from_row).collect())
     }
 
-    pub async fn delete_repository(&self, ns: &Namespace, name: &str, force: bool) -> CoreResult<Repository> {
+    pub async fn delete_repository(
+        &self,
+        ns: &Namespace,
+        name: &str,
+        force: bool,
+    ) -> CoreResult<Repository> {
         let (ns, name) = (ns.clone(), name.to_owned());
         self.store
             .write(move |c| {
                 let row = repo_sql::get(c, &ns, &name)?.ok_or_else(|| not_found(&ns, &name))?;
                 if !force && repo_sql::count_images(c, row.id)? > 0 {
-                    return Err(CoreError::RepositoryNotEmpty { name, registry_id: ns.account });
+                    return Err(CoreError::RepositoryNotEmpty {
+                        name,
+                        registry_id: ns.account,
+                    });
                 }
                 repo_sql::delete(c, row.id)?;
                 Ok(Repository::from_row(row))

@@ -183,22 +183,41 @@ mod tests {
     #[test]
     fn statuses_and_type_names() {
         let server = EcrError::server("boom");
-        assert_eq!((server.http_status(), server.type_name()), (500, "ServerException"));
+        assert_eq!(
+            (server.http_status(), server.type_name()),
+            (500, "ServerException")
+        );
         let ni = EcrError::not_implemented("PutImage");
-        assert_eq!((ni.http_status(), ni.type_name()), (501, "NotImplementedException"));
+        assert_eq!(
+            (ni.http_status(), ni.type_name()),
+            (501, "NotImplementedException")
+        );
         assert_eq!(ni.message, "PutImage is not implemented by ecrd yet");
         let ser = EcrError::serialization("bad");
-        assert_eq!((ser.http_status(), ser.type_name()), (400, "SerializationException"));
+        assert_eq!(
+            (ser.http_status(), ser.type_name()),
+            (400, "SerializationException")
+        );
         let unk = EcrError::unknown_operation("Foo.Bar");
-        assert_eq!((unk.http_status(), unk.type_name()), (400, "UnknownOperationException"));
+        assert_eq!(
+            (unk.http_status(), unk.type_name()),
+            (400, "UnknownOperationException")
+        );
         let nf = EcrError::new(ErrorCode::RepositoryNotFoundException, "nope");
         assert_eq!(nf.http_status(), 400);
-        assert_eq!(nf.error_code(), Some(ErrorCode::RepositoryNotFoundException));
+        assert_eq!(
+            nf.error_code(),
+            Some(ErrorCode::RepositoryNotFoundException)
+        );
         assert_eq!(ni.error_code(), None);
         assert_eq!(nf.to_string(), "RepositoryNotFoundException: nope");
         // Every modelled error but the server fault is the caller's.
         for code in ErrorCode::ALL {
-            let expected = if code == ErrorCode::ServerException { 500 } else { 400 };
+            let expected = if code == ErrorCode::ServerException {
+                500
+            } else {
+                400
+            };
             assert_eq!(EcrError::from(code).http_status(), expected, "{code}");
         }
     }
@@ -222,7 +241,8 @@ mod tests {
                 "lastValidByteReceived": 41,
             })
         );
-        let kms = EcrError::new(ErrorCode::KmsException, "kms says no").with_extra("kmsError", "Disabled");
+        let kms = EcrError::new(ErrorCode::KmsException, "kms says no")
+            .with_extra("kmsError", "Disabled");
         assert_eq!(body(&kms)["kmsError"], "Disabled");
     }
 }

@@ -2603,10 +2603,10 @@ impl<'de> serde::Deserialize<'de> for UpstreamRegistry {
 /// Structure `Attribute`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Attribute {
-    /// `AttributeKey`, required
+    /// `AttributeKey`: required; length 1..=128
     #[serde(rename = "key", default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
-    /// `AttributeValue`
+    /// `AttributeValue`: length 1..=256
     #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
@@ -2614,7 +2614,7 @@ pub struct Attribute {
 /// Structure `AuthorizationData`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AuthorizationData {
-    /// `Base64`
+    /// `Base64`: pattern `^\S+$`
     #[serde(rename = "authorizationToken", default, skip_serializing_if = "Option::is_none")]
     pub authorization_token: Option<String>,
     /// `ExpirationTimestamp`
@@ -2640,7 +2640,7 @@ pub struct AwsEcrContainerImageDetails {
     /// `ImageTagsList`
     #[serde(rename = "imageTags", default, skip_serializing_if = "Option::is_none")]
     pub image_tags: Option<Vec<String>>,
-    /// `InUseCount`
+    /// `InUseCount`: value >= 0
     #[serde(rename = "inUseCount", default, skip_serializing_if = "Option::is_none")]
     pub in_use_count: Option<i64>,
     /// `Date`
@@ -2652,10 +2652,10 @@ pub struct AwsEcrContainerImageDetails {
     /// `Date`
     #[serde(rename = "pushedAt", default, skip_serializing_if = "Option::is_none")]
     pub pushed_at: Option<Timestamp>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registry", default, skip_serializing_if = "Option::is_none")]
     pub registry: Option<String>,
-    /// `RepositoryName`
+    /// `RepositoryName`: length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -2663,13 +2663,13 @@ pub struct AwsEcrContainerImageDetails {
 /// Structure `BatchCheckLayerAvailabilityRequest` (input of `BatchCheckLayerAvailability`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BatchCheckLayerAvailabilityRequest {
-    /// `BatchedOperationLayerDigestList`, required
+    /// `BatchedOperationLayerDigestList`: required; length 1..=100
     #[serde(rename = "layerDigests", default, skip_serializing_if = "Option::is_none")]
     pub layer_digests: Option<Vec<String>>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -2688,13 +2688,13 @@ pub struct BatchCheckLayerAvailabilityResponse {
 /// Structure `BatchDeleteImageRequest` (input of `BatchDeleteImage`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BatchDeleteImageRequest {
-    /// `ImageIdentifierList`, required
+    /// `ImageIdentifierList`: required; length 1..=100
     #[serde(rename = "imageIds", default, skip_serializing_if = "Option::is_none")]
     pub image_ids: Option<Vec<ImageIdentifier>>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -2705,7 +2705,7 @@ pub struct BatchDeleteImageResponse {
     /// `ImageFailureList`
     #[serde(rename = "failures", default, skip_serializing_if = "Option::is_none")]
     pub failures: Option<Vec<ImageFailure>>,
-    /// `ImageIdentifierList`
+    /// `ImageIdentifierList`: length 1..=100
     #[serde(rename = "imageIds", default, skip_serializing_if = "Option::is_none")]
     pub image_ids: Option<Vec<ImageIdentifier>>,
 }
@@ -2713,16 +2713,16 @@ pub struct BatchDeleteImageResponse {
 /// Structure `BatchGetImageRequest` (input of `BatchGetImage`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BatchGetImageRequest {
-    /// `MediaTypeList`
+    /// `MediaTypeList`: length 1..=100
     #[serde(rename = "acceptedMediaTypes", default, skip_serializing_if = "Option::is_none")]
     pub accepted_media_types: Option<Vec<String>>,
-    /// `ImageIdentifierList`, required
+    /// `ImageIdentifierList`: required; length 1..=100
     #[serde(rename = "imageIds", default, skip_serializing_if = "Option::is_none")]
     pub image_ids: Option<Vec<ImageIdentifier>>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -2741,7 +2741,7 @@ pub struct BatchGetImageResponse {
 /// Structure `BatchGetRepositoryScanningConfigurationRequest` (input of `BatchGetRepositoryScanningConfiguration`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BatchGetRepositoryScanningConfigurationRequest {
-    /// `ScanningConfigurationRepositoryNameList`, required
+    /// `ScanningConfigurationRepositoryNameList`: required; length 1..=25
     #[serde(rename = "repositoryNames", default, skip_serializing_if = "Option::is_none")]
     pub repository_names: Option<Vec<String>>,
 }
@@ -2760,16 +2760,16 @@ pub struct BatchGetRepositoryScanningConfigurationResponse {
 /// Structure `CompleteLayerUploadRequest` (input of `CompleteLayerUpload`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CompleteLayerUploadRequest {
-    /// `LayerDigestList`, required
+    /// `LayerDigestList`: required; length 1..=100
     #[serde(rename = "layerDigests", default, skip_serializing_if = "Option::is_none")]
     pub layer_digests: Option<Vec<String>>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
-    /// `UploadId`, required
+    /// `UploadId`: required; pattern `[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`
     #[serde(rename = "uploadId", default, skip_serializing_if = "Option::is_none")]
     pub upload_id: Option<String>,
 }
@@ -2777,16 +2777,16 @@ pub struct CompleteLayerUploadRequest {
 /// Structure `CompleteLayerUploadResponse` (output of `CompleteLayerUpload`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CompleteLayerUploadResponse {
-    /// `LayerDigest`
+    /// `LayerDigest`: pattern `[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+`
     #[serde(rename = "layerDigest", default, skip_serializing_if = "Option::is_none")]
     pub layer_digest: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`
+    /// `RepositoryName`: length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
-    /// `UploadId`
+    /// `UploadId`: pattern `[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`
     #[serde(rename = "uploadId", default, skip_serializing_if = "Option::is_none")]
     pub upload_id: Option<String>,
 }
@@ -2794,25 +2794,25 @@ pub struct CompleteLayerUploadResponse {
 /// Structure `CreatePullThroughCacheRuleRequest` (input of `CreatePullThroughCacheRule`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreatePullThroughCacheRuleRequest {
-    /// `CredentialArn`
+    /// `CredentialArn`: length 50..=612; pattern `^arn:aws(-\w+)*:secretsmanager:[a-zA-Z0-9-:]+:secret:ecr\-pullthroughcache\/[a-zA-Z0-9\/_+=.@-]+$`
     #[serde(rename = "credentialArn", default, skip_serializing_if = "Option::is_none")]
     pub credential_arn: Option<String>,
-    /// `CustomRoleArn`
+    /// `CustomRoleArn`: length <= 2048
     #[serde(rename = "customRoleArn", default, skip_serializing_if = "Option::is_none")]
     pub custom_role_arn: Option<String>,
-    /// `PullThroughCacheRuleRepositoryPrefix`, required
+    /// `PullThroughCacheRuleRepositoryPrefix`: required; length 2..=30; pattern `^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$`
     #[serde(rename = "ecrRepositoryPrefix", default, skip_serializing_if = "Option::is_none")]
     pub ecr_repository_prefix: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
     /// `UpstreamRegistry`
     #[serde(rename = "upstreamRegistry", default, skip_serializing_if = "Option::is_none")]
     pub upstream_registry: Option<UpstreamRegistry>,
-    /// `Url`, required
+    /// `Url`: required
     #[serde(rename = "upstreamRegistryUrl", default, skip_serializing_if = "Option::is_none")]
     pub upstream_registry_url: Option<String>,
-    /// `PullThroughCacheRuleRepositoryPrefix`
+    /// `PullThroughCacheRuleRepositoryPrefix`: length 2..=30; pattern `^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$`
     #[serde(rename = "upstreamRepositoryPrefix", default, skip_serializing_if = "Option::is_none")]
     pub upstream_repository_prefix: Option<String>,
 }
@@ -2823,16 +2823,16 @@ pub struct CreatePullThroughCacheRuleResponse {
     /// `CreationTimestamp`
     #[serde(rename = "createdAt", default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<Timestamp>,
-    /// `CredentialArn`
+    /// `CredentialArn`: length 50..=612; pattern `^arn:aws(-\w+)*:secretsmanager:[a-zA-Z0-9-:]+:secret:ecr\-pullthroughcache\/[a-zA-Z0-9\/_+=.@-]+$`
     #[serde(rename = "credentialArn", default, skip_serializing_if = "Option::is_none")]
     pub credential_arn: Option<String>,
-    /// `CustomRoleArn`
+    /// `CustomRoleArn`: length <= 2048
     #[serde(rename = "customRoleArn", default, skip_serializing_if = "Option::is_none")]
     pub custom_role_arn: Option<String>,
-    /// `PullThroughCacheRuleRepositoryPrefix`
+    /// `PullThroughCacheRuleRepositoryPrefix`: length 2..=30; pattern `^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$`
     #[serde(rename = "ecrRepositoryPrefix", default, skip_serializing_if = "Option::is_none")]
     pub ecr_repository_prefix: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
     /// `UpstreamRegistry`
@@ -2841,7 +2841,7 @@ pub struct CreatePullThroughCacheRuleResponse {
     /// `Url`
     #[serde(rename = "upstreamRegistryUrl", default, skip_serializing_if = "Option::is_none")]
     pub upstream_registry_url: Option<String>,
-    /// `PullThroughCacheRuleRepositoryPrefix`
+    /// `PullThroughCacheRuleRepositoryPrefix`: length 2..=30; pattern `^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$`
     #[serde(rename = "upstreamRepositoryPrefix", default, skip_serializing_if = "Option::is_none")]
     pub upstream_repository_prefix: Option<String>,
 }
@@ -2849,13 +2849,13 @@ pub struct CreatePullThroughCacheRuleResponse {
 /// Structure `CreateRepositoryCreationTemplateRequest` (input of `CreateRepositoryCreationTemplate`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateRepositoryCreationTemplateRequest {
-    /// `RCTAppliedForList`, required
+    /// `RCTAppliedForList`: required
     #[serde(rename = "appliedFor", default, skip_serializing_if = "Option::is_none")]
     pub applied_for: Option<Vec<RCTAppliedFor>>,
-    /// `CustomRoleArn`
+    /// `CustomRoleArn`: length <= 2048
     #[serde(rename = "customRoleArn", default, skip_serializing_if = "Option::is_none")]
     pub custom_role_arn: Option<String>,
-    /// `RepositoryTemplateDescription`
+    /// `RepositoryTemplateDescription`: length <= 256
     #[serde(rename = "description", default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `EncryptionConfigurationForRepositoryCreationTemplate`
@@ -2864,16 +2864,16 @@ pub struct CreateRepositoryCreationTemplateRequest {
     /// `ImageTagMutability`
     #[serde(rename = "imageTagMutability", default, skip_serializing_if = "Option::is_none")]
     pub image_tag_mutability: Option<ImageTagMutability>,
-    /// `ImageTagMutabilityExclusionFilters`
+    /// `ImageTagMutabilityExclusionFilters`: length 1..=5
     #[serde(rename = "imageTagMutabilityExclusionFilters", default, skip_serializing_if = "Option::is_none")]
     pub image_tag_mutability_exclusion_filters: Option<Vec<ImageTagMutabilityExclusionFilter>>,
-    /// `LifecyclePolicyTextForRepositoryCreationTemplate`
+    /// `LifecyclePolicyTextForRepositoryCreationTemplate`: length 0..=30720
     #[serde(rename = "lifecyclePolicy", default, skip_serializing_if = "Option::is_none")]
     pub lifecycle_policy: Option<String>,
-    /// `Prefix`, required
+    /// `Prefix`: required; length 1..=256; pattern `^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$`
     #[serde(rename = "prefix", default, skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
-    /// `RepositoryPolicyText`
+    /// `RepositoryPolicyText`: length 0..=10240
     #[serde(rename = "repositoryPolicy", default, skip_serializing_if = "Option::is_none")]
     pub repository_policy: Option<String>,
     /// `TagList`
@@ -2884,7 +2884,7 @@ pub struct CreateRepositoryCreationTemplateRequest {
 /// Structure `CreateRepositoryCreationTemplateResponse` (output of `CreateRepositoryCreationTemplate`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateRepositoryCreationTemplateResponse {
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
     /// `RepositoryCreationTemplate`
@@ -2904,13 +2904,13 @@ pub struct CreateRepositoryRequest {
     /// `ImageTagMutability`
     #[serde(rename = "imageTagMutability", default, skip_serializing_if = "Option::is_none")]
     pub image_tag_mutability: Option<ImageTagMutability>,
-    /// `ImageTagMutabilityExclusionFilters`
+    /// `ImageTagMutabilityExclusionFilters`: length 1..=5
     #[serde(rename = "imageTagMutabilityExclusionFilters", default, skip_serializing_if = "Option::is_none")]
     pub image_tag_mutability_exclusion_filters: Option<Vec<ImageTagMutabilityExclusionFilter>>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
     /// `TagList`
@@ -2977,10 +2977,10 @@ pub struct CvssScoreDetails {
 /// Structure `DeleteLifecyclePolicyRequest` (input of `DeleteLifecyclePolicy`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeleteLifecyclePolicyRequest {
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -2991,13 +2991,13 @@ pub struct DeleteLifecyclePolicyResponse {
     /// `EvaluationTimestamp`
     #[serde(rename = "lastEvaluatedAt", default, skip_serializing_if = "Option::is_none")]
     pub last_evaluated_at: Option<Timestamp>,
-    /// `LifecyclePolicyText`
+    /// `LifecyclePolicyText`: length 100..=30720
     #[serde(rename = "lifecyclePolicyText", default, skip_serializing_if = "Option::is_none")]
     pub lifecycle_policy_text: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`
+    /// `RepositoryName`: length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -3005,10 +3005,10 @@ pub struct DeleteLifecyclePolicyResponse {
 /// Structure `DeletePullThroughCacheRuleRequest` (input of `DeletePullThroughCacheRule`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeletePullThroughCacheRuleRequest {
-    /// `PullThroughCacheRuleRepositoryPrefix`, required
+    /// `PullThroughCacheRuleRepositoryPrefix`: required; length 2..=30; pattern `^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$`
     #[serde(rename = "ecrRepositoryPrefix", default, skip_serializing_if = "Option::is_none")]
     pub ecr_repository_prefix: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
 }
@@ -3019,22 +3019,22 @@ pub struct DeletePullThroughCacheRuleResponse {
     /// `CreationTimestamp`
     #[serde(rename = "createdAt", default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<Timestamp>,
-    /// `CredentialArn`
+    /// `CredentialArn`: length 50..=612; pattern `^arn:aws(-\w+)*:secretsmanager:[a-zA-Z0-9-:]+:secret:ecr\-pullthroughcache\/[a-zA-Z0-9\/_+=.@-]+$`
     #[serde(rename = "credentialArn", default, skip_serializing_if = "Option::is_none")]
     pub credential_arn: Option<String>,
-    /// `CustomRoleArn`
+    /// `CustomRoleArn`: length <= 2048
     #[serde(rename = "customRoleArn", default, skip_serializing_if = "Option::is_none")]
     pub custom_role_arn: Option<String>,
-    /// `PullThroughCacheRuleRepositoryPrefix`
+    /// `PullThroughCacheRuleRepositoryPrefix`: length 2..=30; pattern `^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$`
     #[serde(rename = "ecrRepositoryPrefix", default, skip_serializing_if = "Option::is_none")]
     pub ecr_repository_prefix: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
     /// `Url`
     #[serde(rename = "upstreamRegistryUrl", default, skip_serializing_if = "Option::is_none")]
     pub upstream_registry_url: Option<String>,
-    /// `PullThroughCacheRuleRepositoryPrefix`
+    /// `PullThroughCacheRuleRepositoryPrefix`: length 2..=30; pattern `^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$`
     #[serde(rename = "upstreamRepositoryPrefix", default, skip_serializing_if = "Option::is_none")]
     pub upstream_repository_prefix: Option<String>,
 }
@@ -3046,10 +3046,10 @@ pub struct DeleteRegistryPolicyRequest {}
 /// Structure `DeleteRegistryPolicyResponse` (output of `DeleteRegistryPolicy`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeleteRegistryPolicyResponse {
-    /// `RegistryPolicyText`
+    /// `RegistryPolicyText`: length 0..=10240
     #[serde(rename = "policyText", default, skip_serializing_if = "Option::is_none")]
     pub policy_text: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
 }
@@ -3057,7 +3057,7 @@ pub struct DeleteRegistryPolicyResponse {
 /// Structure `DeleteRepositoryCreationTemplateRequest` (input of `DeleteRepositoryCreationTemplate`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeleteRepositoryCreationTemplateRequest {
-    /// `Prefix`, required
+    /// `Prefix`: required; length 1..=256; pattern `^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$`
     #[serde(rename = "prefix", default, skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
 }
@@ -3065,7 +3065,7 @@ pub struct DeleteRepositoryCreationTemplateRequest {
 /// Structure `DeleteRepositoryCreationTemplateResponse` (output of `DeleteRepositoryCreationTemplate`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeleteRepositoryCreationTemplateResponse {
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
     /// `RepositoryCreationTemplate`
@@ -3076,10 +3076,10 @@ pub struct DeleteRepositoryCreationTemplateResponse {
 /// Structure `DeleteRepositoryPolicyRequest` (input of `DeleteRepositoryPolicy`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeleteRepositoryPolicyRequest {
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -3087,13 +3087,13 @@ pub struct DeleteRepositoryPolicyRequest {
 /// Structure `DeleteRepositoryPolicyResponse` (output of `DeleteRepositoryPolicy`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeleteRepositoryPolicyResponse {
-    /// `RepositoryPolicyText`
+    /// `RepositoryPolicyText`: length 0..=10240
     #[serde(rename = "policyText", default, skip_serializing_if = "Option::is_none")]
     pub policy_text: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`
+    /// `RepositoryName`: length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -3104,10 +3104,10 @@ pub struct DeleteRepositoryRequest {
     /// `ForceFlag`
     #[serde(rename = "force", default, skip_serializing_if = "Option::is_none")]
     pub force: Option<bool>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -3127,7 +3127,7 @@ pub struct DeleteSigningConfigurationRequest {}
 /// Structure `DeleteSigningConfigurationResponse` (output of `DeleteSigningConfiguration`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeleteSigningConfigurationResponse {
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
     /// `SigningConfiguration`
@@ -3138,7 +3138,7 @@ pub struct DeleteSigningConfigurationResponse {
 /// Structure `DeregisterPullTimeUpdateExclusionRequest` (input of `DeregisterPullTimeUpdateExclusion`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeregisterPullTimeUpdateExclusionRequest {
-    /// `PrincipalArn`, required
+    /// `PrincipalArn`: required; length <= 200; pattern `^arn:aws(-[a-z]+)*:iam::[0-9]{12}:(role|user)/[\w+=,.@-]+(/[\w+=,.@-]+)*$`
     #[serde(rename = "principalArn", default, skip_serializing_if = "Option::is_none")]
     pub principal_arn: Option<String>,
 }
@@ -3146,7 +3146,7 @@ pub struct DeregisterPullTimeUpdateExclusionRequest {
 /// Structure `DeregisterPullTimeUpdateExclusionResponse` (output of `DeregisterPullTimeUpdateExclusion`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeregisterPullTimeUpdateExclusionResponse {
-    /// `PrincipalArn`
+    /// `PrincipalArn`: length <= 200; pattern `^arn:aws(-[a-z]+)*:iam::[0-9]{12}:(role|user)/[\w+=,.@-]+(/[\w+=,.@-]+)*$`
     #[serde(rename = "principalArn", default, skip_serializing_if = "Option::is_none")]
     pub principal_arn: Option<String>,
 }
@@ -3154,13 +3154,13 @@ pub struct DeregisterPullTimeUpdateExclusionResponse {
 /// Structure `DescribeImageReplicationStatusRequest` (input of `DescribeImageReplicationStatus`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DescribeImageReplicationStatusRequest {
-    /// `ImageIdentifier`, required
+    /// `ImageIdentifier`: required
     #[serde(rename = "imageId", default, skip_serializing_if = "Option::is_none")]
     pub image_id: Option<ImageIdentifier>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -3174,7 +3174,7 @@ pub struct DescribeImageReplicationStatusResponse {
     /// `ImageReplicationStatusList`
     #[serde(rename = "replicationStatuses", default, skip_serializing_if = "Option::is_none")]
     pub replication_statuses: Option<Vec<ImageReplicationStatus>>,
-    /// `RepositoryName`
+    /// `RepositoryName`: length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -3182,19 +3182,19 @@ pub struct DescribeImageReplicationStatusResponse {
 /// Structure `DescribeImageScanFindingsRequest` (input of `DescribeImageScanFindings`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DescribeImageScanFindingsRequest {
-    /// `ImageIdentifier`, required
+    /// `ImageIdentifier`: required
     #[serde(rename = "imageId", default, skip_serializing_if = "Option::is_none")]
     pub image_id: Option<ImageIdentifier>,
-    /// `MaxResults`
+    /// `MaxResults`: value 1..=1000
     #[serde(rename = "maxResults", default, skip_serializing_if = "Option::is_none")]
     pub max_results: Option<i32>,
     /// `NextToken`
     #[serde(rename = "nextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -3214,10 +3214,10 @@ pub struct DescribeImageScanFindingsResponse {
     /// `NextToken`
     #[serde(rename = "nextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`
+    /// `RepositoryName`: length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -3225,13 +3225,13 @@ pub struct DescribeImageScanFindingsResponse {
 /// Structure `DescribeImageSigningStatusRequest` (input of `DescribeImageSigningStatus`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DescribeImageSigningStatusRequest {
-    /// `ImageIdentifier`, required
+    /// `ImageIdentifier`: required
     #[serde(rename = "imageId", default, skip_serializing_if = "Option::is_none")]
     pub image_id: Option<ImageIdentifier>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -3242,10 +3242,10 @@ pub struct DescribeImageSigningStatusResponse {
     /// `ImageIdentifier`
     #[serde(rename = "imageId", default, skip_serializing_if = "Option::is_none")]
     pub image_id: Option<ImageIdentifier>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`
+    /// `RepositoryName`: length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
     /// `ImageSigningStatusList`
@@ -3270,19 +3270,19 @@ pub struct DescribeImagesRequest {
     /// `DescribeImagesFilter`
     #[serde(rename = "filter", default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<DescribeImagesFilter>,
-    /// `ImageIdentifierList`
+    /// `ImageIdentifierList`: length 1..=100
     #[serde(rename = "imageIds", default, skip_serializing_if = "Option::is_none")]
     pub image_ids: Option<Vec<ImageIdentifier>>,
-    /// `MaxResults`
+    /// `MaxResults`: value 1..=1000
     #[serde(rename = "maxResults", default, skip_serializing_if = "Option::is_none")]
     pub max_results: Option<i32>,
     /// `NextToken`
     #[serde(rename = "nextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -3301,16 +3301,16 @@ pub struct DescribeImagesResponse {
 /// Structure `DescribePullThroughCacheRulesRequest` (input of `DescribePullThroughCacheRules`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DescribePullThroughCacheRulesRequest {
-    /// `PullThroughCacheRuleRepositoryPrefixList`
+    /// `PullThroughCacheRuleRepositoryPrefixList`: length 1..=100
     #[serde(rename = "ecrRepositoryPrefixes", default, skip_serializing_if = "Option::is_none")]
     pub ecr_repository_prefixes: Option<Vec<String>>,
-    /// `MaxResults`
+    /// `MaxResults`: value 1..=1000
     #[serde(rename = "maxResults", default, skip_serializing_if = "Option::is_none")]
     pub max_results: Option<i32>,
     /// `NextToken`
     #[serde(rename = "nextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
 }
@@ -3333,7 +3333,7 @@ pub struct DescribeRegistryRequest {}
 /// Structure `DescribeRegistryResponse` (output of `DescribeRegistry`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DescribeRegistryResponse {
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
     /// `ReplicationConfiguration`
@@ -3344,16 +3344,16 @@ pub struct DescribeRegistryResponse {
 /// Structure `DescribeRepositoriesRequest` (input of `DescribeRepositories`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DescribeRepositoriesRequest {
-    /// `MaxResults`
+    /// `MaxResults`: value 1..=1000
     #[serde(rename = "maxResults", default, skip_serializing_if = "Option::is_none")]
     pub max_results: Option<i32>,
     /// `NextToken`
     #[serde(rename = "nextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryNameList`
+    /// `RepositoryNameList`: length 1..=100
     #[serde(rename = "repositoryNames", default, skip_serializing_if = "Option::is_none")]
     pub repository_names: Option<Vec<String>>,
 }
@@ -3372,7 +3372,7 @@ pub struct DescribeRepositoriesResponse {
 /// Structure `DescribeRepositoryCreationTemplatesRequest` (input of `DescribeRepositoryCreationTemplates`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DescribeRepositoryCreationTemplatesRequest {
-    /// `MaxResults`
+    /// `MaxResults`: value 1..=1000
     #[serde(rename = "maxResults", default, skip_serializing_if = "Option::is_none")]
     pub max_results: Option<i32>,
     /// `NextToken`
@@ -3389,7 +3389,7 @@ pub struct DescribeRepositoryCreationTemplatesResponse {
     /// `NextToken`
     #[serde(rename = "nextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
     /// `RepositoryCreationTemplateList`
@@ -3400,10 +3400,10 @@ pub struct DescribeRepositoryCreationTemplatesResponse {
 /// Structure `EncryptionConfiguration`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EncryptionConfiguration {
-    /// `EncryptionType`, required
+    /// `EncryptionType`: required
     #[serde(rename = "encryptionType", default, skip_serializing_if = "Option::is_none")]
     pub encryption_type: Option<EncryptionType>,
-    /// `KmsKey`
+    /// `KmsKey`: length 1..=2048
     #[serde(rename = "kmsKey", default, skip_serializing_if = "Option::is_none")]
     pub kms_key: Option<String>,
 }
@@ -3411,10 +3411,10 @@ pub struct EncryptionConfiguration {
 /// Structure `EncryptionConfigurationForRepositoryCreationTemplate`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EncryptionConfigurationForRepositoryCreationTemplate {
-    /// `EncryptionType`, required
+    /// `EncryptionType`: required
     #[serde(rename = "encryptionType", default, skip_serializing_if = "Option::is_none")]
     pub encryption_type: Option<EncryptionType>,
-    /// `KmsKeyForRepositoryCreationTemplate`
+    /// `KmsKeyForRepositoryCreationTemplate`: length 0..=2048; pattern `^$|arn:aws[a-z0-9-]*:kms:[a-z0-9-]+:[0-9]{12}:key\/[a-z0-9-]+`
     #[serde(rename = "kmsKey", default, skip_serializing_if = "Option::is_none")]
     pub kms_key: Option<String>,
 }
@@ -3422,7 +3422,7 @@ pub struct EncryptionConfigurationForRepositoryCreationTemplate {
 /// Structure `EnhancedImageScanFinding`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EnhancedImageScanFinding {
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "awsAccountId", default, skip_serializing_if = "Option::is_none")]
     pub aws_account_id: Option<String>,
     /// `FindingDescription`
@@ -3478,7 +3478,7 @@ pub struct EnhancedImageScanFinding {
 /// Structure `GetAccountSettingRequest` (input of `GetAccountSetting`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetAccountSettingRequest {
-    /// `AccountSettingName`, required
+    /// `AccountSettingName`: required; length 1..=64
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
@@ -3486,10 +3486,10 @@ pub struct GetAccountSettingRequest {
 /// Structure `GetAccountSettingResponse` (output of `GetAccountSetting`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetAccountSettingResponse {
-    /// `AccountSettingName`
+    /// `AccountSettingName`: length 1..=64
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `AccountSettingName`
+    /// `AccountSettingName`: length 1..=64
     #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
@@ -3497,7 +3497,7 @@ pub struct GetAccountSettingResponse {
 /// Structure `GetAuthorizationTokenRequest` (input of `GetAuthorizationToken`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetAuthorizationTokenRequest {
-    /// `GetAuthorizationTokenRegistryIdList`, deprecated
+    /// `GetAuthorizationTokenRegistryIdList`: deprecated; length 1..=10
     #[serde(rename = "registryIds", default, skip_serializing_if = "Option::is_none")]
     pub registry_ids: Option<Vec<String>>,
 }
@@ -3513,13 +3513,13 @@ pub struct GetAuthorizationTokenResponse {
 /// Structure `GetDownloadUrlForLayerRequest` (input of `GetDownloadUrlForLayer`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetDownloadUrlForLayerRequest {
-    /// `LayerDigest`, required
+    /// `LayerDigest`: required; pattern `[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+`
     #[serde(rename = "layerDigest", default, skip_serializing_if = "Option::is_none")]
     pub layer_digest: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -3530,7 +3530,7 @@ pub struct GetDownloadUrlForLayerResponse {
     /// `Url`
     #[serde(rename = "downloadUrl", default, skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
-    /// `LayerDigest`
+    /// `LayerDigest`: pattern `[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+`
     #[serde(rename = "layerDigest", default, skip_serializing_if = "Option::is_none")]
     pub layer_digest: Option<String>,
 }
@@ -3541,19 +3541,19 @@ pub struct GetLifecyclePolicyPreviewRequest {
     /// `LifecyclePolicyPreviewFilter`
     #[serde(rename = "filter", default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<LifecyclePolicyPreviewFilter>,
-    /// `ImageIdentifierList`
+    /// `ImageIdentifierList`: length 1..=100
     #[serde(rename = "imageIds", default, skip_serializing_if = "Option::is_none")]
     pub image_ids: Option<Vec<ImageIdentifier>>,
-    /// `LifecyclePreviewMaxResults`
+    /// `LifecyclePreviewMaxResults`: value 1..=100
     #[serde(rename = "maxResults", default, skip_serializing_if = "Option::is_none")]
     pub max_results: Option<i32>,
     /// `NextToken`
     #[serde(rename = "nextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -3561,7 +3561,7 @@ pub struct GetLifecyclePolicyPreviewRequest {
 /// Structure `GetLifecyclePolicyPreviewResponse` (output of `GetLifecyclePolicyPreview`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetLifecyclePolicyPreviewResponse {
-    /// `LifecyclePolicyText`
+    /// `LifecyclePolicyText`: length 100..=30720
     #[serde(rename = "lifecyclePolicyText", default, skip_serializing_if = "Option::is_none")]
     pub lifecycle_policy_text: Option<String>,
     /// `NextToken`
@@ -3570,10 +3570,10 @@ pub struct GetLifecyclePolicyPreviewResponse {
     /// `LifecyclePolicyPreviewResultList`
     #[serde(rename = "previewResults", default, skip_serializing_if = "Option::is_none")]
     pub preview_results: Option<Vec<LifecyclePolicyPreviewResult>>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`
+    /// `RepositoryName`: length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
     /// `LifecyclePolicyPreviewStatus`
@@ -3587,10 +3587,10 @@ pub struct GetLifecyclePolicyPreviewResponse {
 /// Structure `GetLifecyclePolicyRequest` (input of `GetLifecyclePolicy`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetLifecyclePolicyRequest {
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -3601,13 +3601,13 @@ pub struct GetLifecyclePolicyResponse {
     /// `EvaluationTimestamp`
     #[serde(rename = "lastEvaluatedAt", default, skip_serializing_if = "Option::is_none")]
     pub last_evaluated_at: Option<Timestamp>,
-    /// `LifecyclePolicyText`
+    /// `LifecyclePolicyText`: length 100..=30720
     #[serde(rename = "lifecyclePolicyText", default, skip_serializing_if = "Option::is_none")]
     pub lifecycle_policy_text: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`
+    /// `RepositoryName`: length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -3619,10 +3619,10 @@ pub struct GetRegistryPolicyRequest {}
 /// Structure `GetRegistryPolicyResponse` (output of `GetRegistryPolicy`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetRegistryPolicyResponse {
-    /// `RegistryPolicyText`
+    /// `RegistryPolicyText`: length 0..=10240
     #[serde(rename = "policyText", default, skip_serializing_if = "Option::is_none")]
     pub policy_text: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
 }
@@ -3634,7 +3634,7 @@ pub struct GetRegistryScanningConfigurationRequest {}
 /// Structure `GetRegistryScanningConfigurationResponse` (output of `GetRegistryScanningConfiguration`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetRegistryScanningConfigurationResponse {
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
     /// `RegistryScanningConfiguration`
@@ -3645,10 +3645,10 @@ pub struct GetRegistryScanningConfigurationResponse {
 /// Structure `GetRepositoryPolicyRequest` (input of `GetRepositoryPolicy`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetRepositoryPolicyRequest {
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -3656,13 +3656,13 @@ pub struct GetRepositoryPolicyRequest {
 /// Structure `GetRepositoryPolicyResponse` (output of `GetRepositoryPolicy`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetRepositoryPolicyResponse {
-    /// `RepositoryPolicyText`
+    /// `RepositoryPolicyText`: length 0..=10240
     #[serde(rename = "policyText", default, skip_serializing_if = "Option::is_none")]
     pub policy_text: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`
+    /// `RepositoryName`: length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -3674,7 +3674,7 @@ pub struct GetSigningConfigurationRequest {}
 /// Structure `GetSigningConfigurationResponse` (output of `GetSigningConfiguration`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetSigningConfigurationResponse {
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
     /// `SigningConfiguration`
@@ -3688,16 +3688,16 @@ pub struct Image {
     /// `ImageIdentifier`
     #[serde(rename = "imageId", default, skip_serializing_if = "Option::is_none")]
     pub image_id: Option<ImageIdentifier>,
-    /// `ImageManifest`
+    /// `ImageManifest`: length 1..=4194304
     #[serde(rename = "imageManifest", default, skip_serializing_if = "Option::is_none")]
     pub image_manifest: Option<String>,
     /// `MediaType`
     #[serde(rename = "imageManifestMediaType", default, skip_serializing_if = "Option::is_none")]
     pub image_manifest_media_type: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`
+    /// `RepositoryName`: length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -3741,10 +3741,10 @@ pub struct ImageDetail {
     /// `RecordedPullTimestamp`
     #[serde(rename = "lastRecordedPullTime", default, skip_serializing_if = "Option::is_none")]
     pub last_recorded_pull_time: Option<Timestamp>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`
+    /// `RepositoryName`: length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
     /// `ImageDigest`
@@ -3772,7 +3772,7 @@ pub struct ImageIdentifier {
     /// `ImageDigest`
     #[serde(rename = "imageDigest", default, skip_serializing_if = "Option::is_none")]
     pub image_digest: Option<String>,
-    /// `ImageTag`
+    /// `ImageTag`: length 1..=300
     #[serde(rename = "imageTag", default, skip_serializing_if = "Option::is_none")]
     pub image_tag: Option<String>,
 }
@@ -3786,16 +3786,16 @@ pub struct ImageReferrer {
     /// `ArtifactStatus`
     #[serde(rename = "artifactStatus", default, skip_serializing_if = "Option::is_none")]
     pub artifact_status: Option<ArtifactStatus>,
-    /// `ArtifactType`
+    /// `ArtifactType`: length 1..=255
     #[serde(rename = "artifactType", default, skip_serializing_if = "Option::is_none")]
     pub artifact_type: Option<String>,
-    /// `ImageDigest`, required
+    /// `ImageDigest`: required
     #[serde(rename = "digest", default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
-    /// `MediaType`, required
+    /// `MediaType`: required
     #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
-    /// `ImageSizeInBytes`, required
+    /// `ImageSizeInBytes`: required
     #[serde(rename = "size", default, skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
 }
@@ -3806,10 +3806,10 @@ pub struct ImageReplicationStatus {
     /// `ReplicationError`
     #[serde(rename = "failureCode", default, skip_serializing_if = "Option::is_none")]
     pub failure_code: Option<String>,
-    /// `Region`
+    /// `Region`: length 2..=25; pattern `[0-9a-z-]{2,25}`
     #[serde(rename = "region", default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
     /// `ReplicationStatus`
@@ -3820,7 +3820,7 @@ pub struct ImageReplicationStatus {
 /// Structure `ImageScanFinding`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ImageScanFinding {
-    /// `AttributeList`
+    /// `AttributeList`: length 0..=50
     #[serde(rename = "attributes", default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Vec<Attribute>>,
     /// `FindingDescription`
@@ -3899,7 +3899,7 @@ pub struct ImageSigningStatus {
     /// `SigningStatusFailureReason`
     #[serde(rename = "failureReason", default, skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
-    /// `SigningProfileArn`
+    /// `SigningProfileArn`: length <= 200; pattern `^arn:aws(-[a-z]+)*:signer:[a-z0-9-]+:[0-9]{12}:\/signing-profiles\/[a-zA-Z0-9_]{2,}$`
     #[serde(rename = "signingProfileArn", default, skip_serializing_if = "Option::is_none")]
     pub signing_profile_arn: Option<String>,
     /// `SigningStatus`
@@ -3910,10 +3910,10 @@ pub struct ImageSigningStatus {
 /// Structure `ImageTagMutabilityExclusionFilter`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ImageTagMutabilityExclusionFilter {
-    /// `ImageTagMutabilityExclusionFilterValue`, required
+    /// `ImageTagMutabilityExclusionFilterValue`: required; length 1..=128; pattern `^[0-9a-zA-Z._*-]{1,128}$`
     #[serde(rename = "filter", default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
-    /// `ImageTagMutabilityExclusionFilterType`, required
+    /// `ImageTagMutabilityExclusionFilterType`: required
     #[serde(rename = "filterType", default, skip_serializing_if = "Option::is_none")]
     pub filter_type: Option<ImageTagMutabilityExclusionFilterType>,
 }
@@ -3921,10 +3921,10 @@ pub struct ImageTagMutabilityExclusionFilter {
 /// Structure `InitiateLayerUploadRequest` (input of `InitiateLayerUpload`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct InitiateLayerUploadRequest {
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -3932,10 +3932,10 @@ pub struct InitiateLayerUploadRequest {
 /// Structure `InitiateLayerUploadResponse` (output of `InitiateLayerUpload`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct InitiateLayerUploadResponse {
-    /// `PartSize`
+    /// `PartSize`: value >= 0
     #[serde(rename = "partSize", default, skip_serializing_if = "Option::is_none")]
     pub part_size: Option<i64>,
-    /// `UploadId`
+    /// `UploadId`: pattern `[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`
     #[serde(rename = "uploadId", default, skip_serializing_if = "Option::is_none")]
     pub upload_id: Option<String>,
 }
@@ -3946,7 +3946,7 @@ pub struct Layer {
     /// `LayerAvailability`
     #[serde(rename = "layerAvailability", default, skip_serializing_if = "Option::is_none")]
     pub layer_availability: Option<LayerAvailability>,
-    /// `LayerDigest`
+    /// `LayerDigest`: pattern `[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+`
     #[serde(rename = "layerDigest", default, skip_serializing_if = "Option::is_none")]
     pub layer_digest: Option<String>,
     /// `LayerSizeInBytes`
@@ -3966,7 +3966,7 @@ pub struct LayerFailure {
     /// `LayerFailureReason`
     #[serde(rename = "failureReason", default, skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
-    /// `BatchedOperationLayerDigest`
+    /// `BatchedOperationLayerDigest`: length 0..=1000
     #[serde(rename = "layerDigest", default, skip_serializing_if = "Option::is_none")]
     pub layer_digest: Option<String>,
 }
@@ -3985,7 +3985,7 @@ pub struct LifecyclePolicyPreviewResult {
     /// `LifecyclePolicyRuleAction`
     #[serde(rename = "action", default, skip_serializing_if = "Option::is_none")]
     pub action: Option<LifecyclePolicyRuleAction>,
-    /// `LifecyclePolicyRulePriority`
+    /// `LifecyclePolicyRulePriority`: value >= 1
     #[serde(rename = "appliedRulePriority", default, skip_serializing_if = "Option::is_none")]
     pub applied_rule_priority: Option<i32>,
     /// `ImageDigest`
@@ -4005,7 +4005,7 @@ pub struct LifecyclePolicyPreviewResult {
 /// Structure `LifecyclePolicyPreviewSummary`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LifecyclePolicyPreviewSummary {
-    /// `ImageCount`
+    /// `ImageCount`: value >= 0
     #[serde(rename = "expiringImageTotalCount", default, skip_serializing_if = "Option::is_none")]
     pub expiring_image_total_count: Option<i32>,
     /// `TransitioningImageTotalCounts`
@@ -4030,7 +4030,7 @@ pub struct ListImageReferrersFilter {
     /// `ArtifactStatusFilter`
     #[serde(rename = "artifactStatus", default, skip_serializing_if = "Option::is_none")]
     pub artifact_status: Option<ArtifactStatusFilter>,
-    /// `ArtifactTypeList`
+    /// `ArtifactTypeList`: length 0..=5
     #[serde(rename = "artifactTypes", default, skip_serializing_if = "Option::is_none")]
     pub artifact_types: Option<Vec<String>>,
 }
@@ -4041,19 +4041,19 @@ pub struct ListImageReferrersRequest {
     /// `ListImageReferrersFilter`
     #[serde(rename = "filter", default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListImageReferrersFilter>,
-    /// `FiftyMaxResults`
+    /// `FiftyMaxResults`: value 1..=50
     #[serde(rename = "maxResults", default, skip_serializing_if = "Option::is_none")]
     pub max_results: Option<i32>,
     /// `NextToken`
     #[serde(rename = "nextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
-    /// `SubjectIdentifier`, required
+    /// `SubjectIdentifier`: required
     #[serde(rename = "subjectId", default, skip_serializing_if = "Option::is_none")]
     pub subject_id: Option<SubjectIdentifier>,
 }
@@ -4086,16 +4086,16 @@ pub struct ListImagesRequest {
     /// `ListImagesFilter`
     #[serde(rename = "filter", default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListImagesFilter>,
-    /// `MaxResults`
+    /// `MaxResults`: value 1..=1000
     #[serde(rename = "maxResults", default, skip_serializing_if = "Option::is_none")]
     pub max_results: Option<i32>,
     /// `NextToken`
     #[serde(rename = "nextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -4103,7 +4103,7 @@ pub struct ListImagesRequest {
 /// Structure `ListImagesResponse` (output of `ListImages`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListImagesResponse {
-    /// `ImageIdentifierList`
+    /// `ImageIdentifierList`: length 1..=100
     #[serde(rename = "imageIds", default, skip_serializing_if = "Option::is_none")]
     pub image_ids: Option<Vec<ImageIdentifier>>,
     /// `NextToken`
@@ -4114,7 +4114,7 @@ pub struct ListImagesResponse {
 /// Structure `ListPullTimeUpdateExclusionsRequest` (input of `ListPullTimeUpdateExclusions`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListPullTimeUpdateExclusionsRequest {
-    /// `MaxResults`
+    /// `MaxResults`: value 1..=1000
     #[serde(rename = "maxResults", default, skip_serializing_if = "Option::is_none")]
     pub max_results: Option<i32>,
     /// `NextToken`
@@ -4128,7 +4128,7 @@ pub struct ListPullTimeUpdateExclusionsResponse {
     /// `NextToken`
     #[serde(rename = "nextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
-    /// `PullTimeUpdateExclusionList`
+    /// `PullTimeUpdateExclusionList`: length 0..=100
     #[serde(rename = "pullTimeUpdateExclusions", default, skip_serializing_if = "Option::is_none")]
     pub pull_time_update_exclusions: Option<Vec<String>>,
 }
@@ -4136,7 +4136,7 @@ pub struct ListPullTimeUpdateExclusionsResponse {
 /// Structure `ListTagsForResourceRequest` (input of `ListTagsForResource`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListTagsForResourceRequest {
-    /// `Arn`, required
+    /// `Arn`: required
     #[serde(rename = "resourceArn", default, skip_serializing_if = "Option::is_none")]
     pub resource_arn: Option<String>,
 }
@@ -4190,16 +4190,16 @@ pub struct PullThroughCacheRule {
     /// `CreationTimestamp`
     #[serde(rename = "createdAt", default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<Timestamp>,
-    /// `CredentialArn`
+    /// `CredentialArn`: length 50..=612; pattern `^arn:aws(-\w+)*:secretsmanager:[a-zA-Z0-9-:]+:secret:ecr\-pullthroughcache\/[a-zA-Z0-9\/_+=.@-]+$`
     #[serde(rename = "credentialArn", default, skip_serializing_if = "Option::is_none")]
     pub credential_arn: Option<String>,
-    /// `CustomRoleArn`
+    /// `CustomRoleArn`: length <= 2048
     #[serde(rename = "customRoleArn", default, skip_serializing_if = "Option::is_none")]
     pub custom_role_arn: Option<String>,
-    /// `PullThroughCacheRuleRepositoryPrefix`
+    /// `PullThroughCacheRuleRepositoryPrefix`: length 2..=30; pattern `^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$`
     #[serde(rename = "ecrRepositoryPrefix", default, skip_serializing_if = "Option::is_none")]
     pub ecr_repository_prefix: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
     /// `UpdatedTimestamp`
@@ -4211,7 +4211,7 @@ pub struct PullThroughCacheRule {
     /// `Url`
     #[serde(rename = "upstreamRegistryUrl", default, skip_serializing_if = "Option::is_none")]
     pub upstream_registry_url: Option<String>,
-    /// `PullThroughCacheRuleRepositoryPrefix`
+    /// `PullThroughCacheRuleRepositoryPrefix`: length 2..=30; pattern `^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$`
     #[serde(rename = "upstreamRepositoryPrefix", default, skip_serializing_if = "Option::is_none")]
     pub upstream_repository_prefix: Option<String>,
 }
@@ -4219,10 +4219,10 @@ pub struct PullThroughCacheRule {
 /// Structure `PutAccountSettingRequest` (input of `PutAccountSetting`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PutAccountSettingRequest {
-    /// `AccountSettingName`, required
+    /// `AccountSettingName`: required; length 1..=64
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `AccountSettingValue`, required
+    /// `AccountSettingValue`: required
     #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
@@ -4230,7 +4230,7 @@ pub struct PutAccountSettingRequest {
 /// Structure `PutAccountSettingResponse` (output of `PutAccountSetting`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PutAccountSettingResponse {
-    /// `AccountSettingName`
+    /// `AccountSettingName`: length 1..=64
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `AccountSettingValue`
@@ -4244,19 +4244,19 @@ pub struct PutImageRequest {
     /// `ImageDigest`
     #[serde(rename = "imageDigest", default, skip_serializing_if = "Option::is_none")]
     pub image_digest: Option<String>,
-    /// `ImageManifest`, required
+    /// `ImageManifest`: required; length 1..=4194304
     #[serde(rename = "imageManifest", default, skip_serializing_if = "Option::is_none")]
     pub image_manifest: Option<String>,
     /// `MediaType`
     #[serde(rename = "imageManifestMediaType", default, skip_serializing_if = "Option::is_none")]
     pub image_manifest_media_type: Option<String>,
-    /// `ImageTag`
+    /// `ImageTag`: length 1..=300
     #[serde(rename = "imageTag", default, skip_serializing_if = "Option::is_none")]
     pub image_tag: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -4272,13 +4272,13 @@ pub struct PutImageResponse {
 /// Structure `PutImageScanningConfigurationRequest` (input of `PutImageScanningConfiguration`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PutImageScanningConfigurationRequest {
-    /// `ImageScanningConfiguration`, required
+    /// `ImageScanningConfiguration`: required
     #[serde(rename = "imageScanningConfiguration", default, skip_serializing_if = "Option::is_none")]
     pub image_scanning_configuration: Option<ImageScanningConfiguration>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -4289,10 +4289,10 @@ pub struct PutImageScanningConfigurationResponse {
     /// `ImageScanningConfiguration`
     #[serde(rename = "imageScanningConfiguration", default, skip_serializing_if = "Option::is_none")]
     pub image_scanning_configuration: Option<ImageScanningConfiguration>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`
+    /// `RepositoryName`: length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -4300,16 +4300,16 @@ pub struct PutImageScanningConfigurationResponse {
 /// Structure `PutImageTagMutabilityRequest` (input of `PutImageTagMutability`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PutImageTagMutabilityRequest {
-    /// `ImageTagMutability`, required
+    /// `ImageTagMutability`: required
     #[serde(rename = "imageTagMutability", default, skip_serializing_if = "Option::is_none")]
     pub image_tag_mutability: Option<ImageTagMutability>,
-    /// `ImageTagMutabilityExclusionFilters`
+    /// `ImageTagMutabilityExclusionFilters`: length 1..=5
     #[serde(rename = "imageTagMutabilityExclusionFilters", default, skip_serializing_if = "Option::is_none")]
     pub image_tag_mutability_exclusion_filters: Option<Vec<ImageTagMutabilityExclusionFilter>>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -4320,13 +4320,13 @@ pub struct PutImageTagMutabilityResponse {
     /// `ImageTagMutability`
     #[serde(rename = "imageTagMutability", default, skip_serializing_if = "Option::is_none")]
     pub image_tag_mutability: Option<ImageTagMutability>,
-    /// `ImageTagMutabilityExclusionFilters`
+    /// `ImageTagMutabilityExclusionFilters`: length 1..=5
     #[serde(rename = "imageTagMutabilityExclusionFilters", default, skip_serializing_if = "Option::is_none")]
     pub image_tag_mutability_exclusion_filters: Option<Vec<ImageTagMutabilityExclusionFilter>>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`
+    /// `RepositoryName`: length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -4334,13 +4334,13 @@ pub struct PutImageTagMutabilityResponse {
 /// Structure `PutLifecyclePolicyRequest` (input of `PutLifecyclePolicy`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PutLifecyclePolicyRequest {
-    /// `LifecyclePolicyText`, required
+    /// `LifecyclePolicyText`: required; length 100..=30720
     #[serde(rename = "lifecyclePolicyText", default, skip_serializing_if = "Option::is_none")]
     pub lifecycle_policy_text: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -4348,13 +4348,13 @@ pub struct PutLifecyclePolicyRequest {
 /// Structure `PutLifecyclePolicyResponse` (output of `PutLifecyclePolicy`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PutLifecyclePolicyResponse {
-    /// `LifecyclePolicyText`
+    /// `LifecyclePolicyText`: length 100..=30720
     #[serde(rename = "lifecyclePolicyText", default, skip_serializing_if = "Option::is_none")]
     pub lifecycle_policy_text: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`
+    /// `RepositoryName`: length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -4362,7 +4362,7 @@ pub struct PutLifecyclePolicyResponse {
 /// Structure `PutRegistryPolicyRequest` (input of `PutRegistryPolicy`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PutRegistryPolicyRequest {
-    /// `RegistryPolicyText`, required
+    /// `RegistryPolicyText`: required; length 0..=10240
     #[serde(rename = "policyText", default, skip_serializing_if = "Option::is_none")]
     pub policy_text: Option<String>,
 }
@@ -4370,10 +4370,10 @@ pub struct PutRegistryPolicyRequest {
 /// Structure `PutRegistryPolicyResponse` (output of `PutRegistryPolicy`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PutRegistryPolicyResponse {
-    /// `RegistryPolicyText`
+    /// `RegistryPolicyText`: length 0..=10240
     #[serde(rename = "policyText", default, skip_serializing_if = "Option::is_none")]
     pub policy_text: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
 }
@@ -4381,7 +4381,7 @@ pub struct PutRegistryPolicyResponse {
 /// Structure `PutRegistryScanningConfigurationRequest` (input of `PutRegistryScanningConfiguration`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PutRegistryScanningConfigurationRequest {
-    /// `RegistryScanningRuleList`
+    /// `RegistryScanningRuleList`: length 0..=2
     #[serde(rename = "rules", default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<RegistryScanningRule>>,
     /// `ScanType`
@@ -4400,7 +4400,7 @@ pub struct PutRegistryScanningConfigurationResponse {
 /// Structure `PutReplicationConfigurationRequest` (input of `PutReplicationConfiguration`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PutReplicationConfigurationRequest {
-    /// `ReplicationConfiguration`, required
+    /// `ReplicationConfiguration`: required
     #[serde(rename = "replicationConfiguration", default, skip_serializing_if = "Option::is_none")]
     pub replication_configuration: Option<ReplicationConfiguration>,
 }
@@ -4416,7 +4416,7 @@ pub struct PutReplicationConfigurationResponse {
 /// Structure `PutSigningConfigurationRequest` (input of `PutSigningConfiguration`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PutSigningConfigurationRequest {
-    /// `SigningConfiguration`, required
+    /// `SigningConfiguration`: required
     #[serde(rename = "signingConfiguration", default, skip_serializing_if = "Option::is_none")]
     pub signing_configuration: Option<SigningConfiguration>,
 }
@@ -4443,7 +4443,7 @@ pub struct Recommendation {
 /// Structure `RegisterPullTimeUpdateExclusionRequest` (input of `RegisterPullTimeUpdateExclusion`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RegisterPullTimeUpdateExclusionRequest {
-    /// `PrincipalArn`, required
+    /// `PrincipalArn`: required; length <= 200; pattern `^arn:aws(-[a-z]+)*:iam::[0-9]{12}:(role|user)/[\w+=,.@-]+(/[\w+=,.@-]+)*$`
     #[serde(rename = "principalArn", default, skip_serializing_if = "Option::is_none")]
     pub principal_arn: Option<String>,
 }
@@ -4454,7 +4454,7 @@ pub struct RegisterPullTimeUpdateExclusionResponse {
     /// `CreationTimestamp`
     #[serde(rename = "createdAt", default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<Timestamp>,
-    /// `PrincipalArn`
+    /// `PrincipalArn`: length <= 200; pattern `^arn:aws(-[a-z]+)*:iam::[0-9]{12}:(role|user)/[\w+=,.@-]+(/[\w+=,.@-]+)*$`
     #[serde(rename = "principalArn", default, skip_serializing_if = "Option::is_none")]
     pub principal_arn: Option<String>,
 }
@@ -4462,7 +4462,7 @@ pub struct RegisterPullTimeUpdateExclusionResponse {
 /// Structure `RegistryScanningConfiguration`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RegistryScanningConfiguration {
-    /// `RegistryScanningRuleList`
+    /// `RegistryScanningRuleList`: length 0..=2
     #[serde(rename = "rules", default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<RegistryScanningRule>>,
     /// `ScanType`
@@ -4473,10 +4473,10 @@ pub struct RegistryScanningConfiguration {
 /// Structure `RegistryScanningRule`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RegistryScanningRule {
-    /// `ScanningRepositoryFilterList`, required
+    /// `ScanningRepositoryFilterList`: required; length 0..=100
     #[serde(rename = "repositoryFilters", default, skip_serializing_if = "Option::is_none")]
     pub repository_filters: Option<Vec<ScanningRepositoryFilter>>,
-    /// `ScanFrequency`, required
+    /// `ScanFrequency`: required
     #[serde(rename = "scanFrequency", default, skip_serializing_if = "Option::is_none")]
     pub scan_frequency: Option<ScanFrequency>,
 }
@@ -4492,7 +4492,7 @@ pub struct Remediation {
 /// Structure `ReplicationConfiguration`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ReplicationConfiguration {
-    /// `ReplicationRuleList`, required
+    /// `ReplicationRuleList`: required; length 0..=10
     #[serde(rename = "rules", default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<ReplicationRule>>,
 }
@@ -4500,10 +4500,10 @@ pub struct ReplicationConfiguration {
 /// Structure `ReplicationDestination`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ReplicationDestination {
-    /// `Region`, required
+    /// `Region`: required; length 2..=25; pattern `[0-9a-z-]{2,25}`
     #[serde(rename = "region", default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
-    /// `RegistryId`, required
+    /// `RegistryId`: required; pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
 }
@@ -4511,10 +4511,10 @@ pub struct ReplicationDestination {
 /// Structure `ReplicationRule`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ReplicationRule {
-    /// `ReplicationDestinationList`, required
+    /// `ReplicationDestinationList`: required; length 0..=100
     #[serde(rename = "destinations", default, skip_serializing_if = "Option::is_none")]
     pub destinations: Option<Vec<ReplicationDestination>>,
-    /// `RepositoryFilterList`
+    /// `RepositoryFilterList`: length 1..=100
     #[serde(rename = "repositoryFilters", default, skip_serializing_if = "Option::is_none")]
     pub repository_filters: Option<Vec<RepositoryFilter>>,
 }
@@ -4534,16 +4534,16 @@ pub struct Repository {
     /// `ImageTagMutability`
     #[serde(rename = "imageTagMutability", default, skip_serializing_if = "Option::is_none")]
     pub image_tag_mutability: Option<ImageTagMutability>,
-    /// `ImageTagMutabilityExclusionFilters`
+    /// `ImageTagMutabilityExclusionFilters`: length 1..=5
     #[serde(rename = "imageTagMutabilityExclusionFilters", default, skip_serializing_if = "Option::is_none")]
     pub image_tag_mutability_exclusion_filters: Option<Vec<ImageTagMutabilityExclusionFilter>>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
     /// `Arn`
     #[serde(rename = "repositoryArn", default, skip_serializing_if = "Option::is_none")]
     pub repository_arn: Option<String>,
-    /// `RepositoryName`
+    /// `RepositoryName`: length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
     /// `Url`
@@ -4560,10 +4560,10 @@ pub struct RepositoryCreationTemplate {
     /// `Date`
     #[serde(rename = "createdAt", default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<Timestamp>,
-    /// `CustomRoleArn`
+    /// `CustomRoleArn`: length <= 2048
     #[serde(rename = "customRoleArn", default, skip_serializing_if = "Option::is_none")]
     pub custom_role_arn: Option<String>,
-    /// `RepositoryTemplateDescription`
+    /// `RepositoryTemplateDescription`: length <= 256
     #[serde(rename = "description", default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `EncryptionConfigurationForRepositoryCreationTemplate`
@@ -4572,16 +4572,16 @@ pub struct RepositoryCreationTemplate {
     /// `ImageTagMutability`
     #[serde(rename = "imageTagMutability", default, skip_serializing_if = "Option::is_none")]
     pub image_tag_mutability: Option<ImageTagMutability>,
-    /// `ImageTagMutabilityExclusionFilters`
+    /// `ImageTagMutabilityExclusionFilters`: length 1..=5
     #[serde(rename = "imageTagMutabilityExclusionFilters", default, skip_serializing_if = "Option::is_none")]
     pub image_tag_mutability_exclusion_filters: Option<Vec<ImageTagMutabilityExclusionFilter>>,
-    /// `LifecyclePolicyTextForRepositoryCreationTemplate`
+    /// `LifecyclePolicyTextForRepositoryCreationTemplate`: length 0..=30720
     #[serde(rename = "lifecyclePolicy", default, skip_serializing_if = "Option::is_none")]
     pub lifecycle_policy: Option<String>,
-    /// `Prefix`
+    /// `Prefix`: length 1..=256; pattern `^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$`
     #[serde(rename = "prefix", default, skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
-    /// `RepositoryPolicyText`
+    /// `RepositoryPolicyText`: length 0..=10240
     #[serde(rename = "repositoryPolicy", default, skip_serializing_if = "Option::is_none")]
     pub repository_policy: Option<String>,
     /// `TagList`
@@ -4595,10 +4595,10 @@ pub struct RepositoryCreationTemplate {
 /// Structure `RepositoryFilter`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RepositoryFilter {
-    /// `RepositoryFilterValue`, required
+    /// `RepositoryFilterValue`: required; length 2..=256; pattern `^(?:[a-z0-9]+(?:[._-][a-z0-9]*)*/)*[a-z0-9]*(?:[._-][a-z0-9]*)*$`
     #[serde(rename = "filter", default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
-    /// `RepositoryFilterType`, required
+    /// `RepositoryFilterType`: required
     #[serde(rename = "filterType", default, skip_serializing_if = "Option::is_none")]
     pub filter_type: Option<RepositoryFilterType>,
 }
@@ -4606,13 +4606,13 @@ pub struct RepositoryFilter {
 /// Structure `RepositoryScanningConfiguration`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RepositoryScanningConfiguration {
-    /// `ScanningRepositoryFilterList`
+    /// `ScanningRepositoryFilterList`: length 0..=100
     #[serde(rename = "appliedScanFilters", default, skip_serializing_if = "Option::is_none")]
     pub applied_scan_filters: Option<Vec<ScanningRepositoryFilter>>,
     /// `Arn`
     #[serde(rename = "repositoryArn", default, skip_serializing_if = "Option::is_none")]
     pub repository_arn: Option<String>,
-    /// `RepositoryName`
+    /// `RepositoryName`: length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
     /// `ScanFrequency`
@@ -4632,7 +4632,7 @@ pub struct RepositoryScanningConfigurationFailure {
     /// `ScanningConfigurationFailureReason`
     #[serde(rename = "failureReason", default, skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
-    /// `RepositoryName`
+    /// `RepositoryName`: length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -4665,10 +4665,10 @@ pub struct ResourceDetails {
 /// Structure `ScanningRepositoryFilter`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ScanningRepositoryFilter {
-    /// `ScanningRepositoryFilterValue`, required
+    /// `ScanningRepositoryFilterValue`: required; length 1..=255; pattern `^[a-z0-9*](?:[._\-/a-z0-9*]?[a-z0-9*]+)*$`
     #[serde(rename = "filter", default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
-    /// `ScanningRepositoryFilterType`, required
+    /// `ScanningRepositoryFilterType`: required
     #[serde(rename = "filterType", default, skip_serializing_if = "Option::is_none")]
     pub filter_type: Option<ScanningRepositoryFilterType>,
 }
@@ -4687,13 +4687,13 @@ pub struct SetRepositoryPolicyRequest {
     /// `ForceFlag`
     #[serde(rename = "force", default, skip_serializing_if = "Option::is_none")]
     pub force: Option<bool>,
-    /// `RepositoryPolicyText`, required
+    /// `RepositoryPolicyText`: required; length 0..=10240
     #[serde(rename = "policyText", default, skip_serializing_if = "Option::is_none")]
     pub policy_text: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -4701,13 +4701,13 @@ pub struct SetRepositoryPolicyRequest {
 /// Structure `SetRepositoryPolicyResponse` (output of `SetRepositoryPolicy`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SetRepositoryPolicyResponse {
-    /// `RepositoryPolicyText`
+    /// `RepositoryPolicyText`: length 0..=10240
     #[serde(rename = "policyText", default, skip_serializing_if = "Option::is_none")]
     pub policy_text: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`
+    /// `RepositoryName`: length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -4715,7 +4715,7 @@ pub struct SetRepositoryPolicyResponse {
 /// Structure `SigningConfiguration`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SigningConfiguration {
-    /// `SigningRuleList`, required
+    /// `SigningRuleList`: required; length 0..=10
     #[serde(rename = "rules", default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<SigningRule>>,
 }
@@ -4723,10 +4723,10 @@ pub struct SigningConfiguration {
 /// Structure `SigningRepositoryFilter`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SigningRepositoryFilter {
-    /// `SigningRepositoryFilterValue`, required
+    /// `SigningRepositoryFilterValue`: required; length 1..=256; pattern `^(?:[a-z0-9*]+(?:[._-][a-z0-9*]+)*/)*[a-z0-9*]+(?:[._-][a-z0-9*]+)*$`
     #[serde(rename = "filter", default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
-    /// `SigningRepositoryFilterType`, required
+    /// `SigningRepositoryFilterType`: required
     #[serde(rename = "filterType", default, skip_serializing_if = "Option::is_none")]
     pub filter_type: Option<SigningRepositoryFilterType>,
 }
@@ -4734,10 +4734,10 @@ pub struct SigningRepositoryFilter {
 /// Structure `SigningRule`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SigningRule {
-    /// `SigningRepositoryFilterList`
+    /// `SigningRepositoryFilterList`: length 1..=100
     #[serde(rename = "repositoryFilters", default, skip_serializing_if = "Option::is_none")]
     pub repository_filters: Option<Vec<SigningRepositoryFilter>>,
-    /// `SigningProfileArn`, required
+    /// `SigningProfileArn`: required; length <= 200; pattern `^arn:aws(-[a-z]+)*:signer:[a-z0-9-]+:[0-9]{12}:\/signing-profiles\/[a-zA-Z0-9_]{2,}$`
     #[serde(rename = "signingProfileArn", default, skip_serializing_if = "Option::is_none")]
     pub signing_profile_arn: Option<String>,
 }
@@ -4745,13 +4745,13 @@ pub struct SigningRule {
 /// Structure `StartImageScanRequest` (input of `StartImageScan`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StartImageScanRequest {
-    /// `ImageIdentifier`, required
+    /// `ImageIdentifier`: required
     #[serde(rename = "imageId", default, skip_serializing_if = "Option::is_none")]
     pub image_id: Option<ImageIdentifier>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -4765,10 +4765,10 @@ pub struct StartImageScanResponse {
     /// `ImageScanStatus`
     #[serde(rename = "imageScanStatus", default, skip_serializing_if = "Option::is_none")]
     pub image_scan_status: Option<ImageScanStatus>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`
+    /// `RepositoryName`: length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -4776,13 +4776,13 @@ pub struct StartImageScanResponse {
 /// Structure `StartLifecyclePolicyPreviewRequest` (input of `StartLifecyclePolicyPreview`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StartLifecyclePolicyPreviewRequest {
-    /// `LifecyclePolicyText`
+    /// `LifecyclePolicyText`: length 100..=30720
     #[serde(rename = "lifecyclePolicyText", default, skip_serializing_if = "Option::is_none")]
     pub lifecycle_policy_text: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -4790,13 +4790,13 @@ pub struct StartLifecyclePolicyPreviewRequest {
 /// Structure `StartLifecyclePolicyPreviewResponse` (output of `StartLifecyclePolicyPreview`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StartLifecyclePolicyPreviewResponse {
-    /// `LifecyclePolicyText`
+    /// `LifecyclePolicyText`: length 100..=30720
     #[serde(rename = "lifecyclePolicyText", default, skip_serializing_if = "Option::is_none")]
     pub lifecycle_policy_text: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`
+    /// `RepositoryName`: length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
     /// `LifecyclePolicyPreviewStatus`
@@ -4807,7 +4807,7 @@ pub struct StartLifecyclePolicyPreviewResponse {
 /// Structure `SubjectIdentifier`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SubjectIdentifier {
-    /// `ImageDigest`, required
+    /// `ImageDigest`: required
     #[serde(rename = "imageDigest", default, skip_serializing_if = "Option::is_none")]
     pub image_digest: Option<String>,
 }
@@ -4815,10 +4815,10 @@ pub struct SubjectIdentifier {
 /// Structure `Tag`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Tag {
-    /// `TagKey`, required
+    /// `TagKey`: required
     #[serde(rename = "Key", default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
-    /// `TagValue`, required
+    /// `TagValue`: required
     #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
@@ -4826,10 +4826,10 @@ pub struct Tag {
 /// Structure `TagResourceRequest` (input of `TagResource`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TagResourceRequest {
-    /// `Arn`, required
+    /// `Arn`: required
     #[serde(rename = "resourceArn", default, skip_serializing_if = "Option::is_none")]
     pub resource_arn: Option<String>,
-    /// `TagList`, required
+    /// `TagList`: required
     #[serde(rename = "tags", default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<Tag>>,
 }
@@ -4841,7 +4841,7 @@ pub struct TagResourceResponse {}
 /// Structure `TransitioningImageTotalCount`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TransitioningImageTotalCount {
-    /// `ImageCount`
+    /// `ImageCount`: value >= 0
     #[serde(rename = "imageTotalCount", default, skip_serializing_if = "Option::is_none")]
     pub image_total_count: Option<i32>,
     /// `LifecyclePolicyTargetStorageClass`
@@ -4852,10 +4852,10 @@ pub struct TransitioningImageTotalCount {
 /// Structure `UntagResourceRequest` (input of `UntagResource`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UntagResourceRequest {
-    /// `Arn`, required
+    /// `Arn`: required
     #[serde(rename = "resourceArn", default, skip_serializing_if = "Option::is_none")]
     pub resource_arn: Option<String>,
-    /// `TagKeyList`, required
+    /// `TagKeyList`: required
     #[serde(rename = "tagKeys", default, skip_serializing_if = "Option::is_none")]
     pub tag_keys: Option<Vec<String>>,
 }
@@ -4867,16 +4867,16 @@ pub struct UntagResourceResponse {}
 /// Structure `UpdateImageStorageClassRequest` (input of `UpdateImageStorageClass`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateImageStorageClassRequest {
-    /// `ImageIdentifier`, required
+    /// `ImageIdentifier`: required
     #[serde(rename = "imageId", default, skip_serializing_if = "Option::is_none")]
     pub image_id: Option<ImageIdentifier>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
-    /// `TargetStorageClass`, required
+    /// `TargetStorageClass`: required
     #[serde(rename = "targetStorageClass", default, skip_serializing_if = "Option::is_none")]
     pub target_storage_class: Option<TargetStorageClass>,
 }
@@ -4890,10 +4890,10 @@ pub struct UpdateImageStorageClassResponse {
     /// `ImageStatus`
     #[serde(rename = "imageStatus", default, skip_serializing_if = "Option::is_none")]
     pub image_status: Option<ImageStatus>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`
+    /// `RepositoryName`: length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
 }
@@ -4901,16 +4901,16 @@ pub struct UpdateImageStorageClassResponse {
 /// Structure `UpdatePullThroughCacheRuleRequest` (input of `UpdatePullThroughCacheRule`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdatePullThroughCacheRuleRequest {
-    /// `CredentialArn`
+    /// `CredentialArn`: length 50..=612; pattern `^arn:aws(-\w+)*:secretsmanager:[a-zA-Z0-9-:]+:secret:ecr\-pullthroughcache\/[a-zA-Z0-9\/_+=.@-]+$`
     #[serde(rename = "credentialArn", default, skip_serializing_if = "Option::is_none")]
     pub credential_arn: Option<String>,
-    /// `CustomRoleArn`
+    /// `CustomRoleArn`: length <= 2048
     #[serde(rename = "customRoleArn", default, skip_serializing_if = "Option::is_none")]
     pub custom_role_arn: Option<String>,
-    /// `PullThroughCacheRuleRepositoryPrefix`, required
+    /// `PullThroughCacheRuleRepositoryPrefix`: required; length 2..=30; pattern `^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$`
     #[serde(rename = "ecrRepositoryPrefix", default, skip_serializing_if = "Option::is_none")]
     pub ecr_repository_prefix: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
 }
@@ -4918,22 +4918,22 @@ pub struct UpdatePullThroughCacheRuleRequest {
 /// Structure `UpdatePullThroughCacheRuleResponse` (output of `UpdatePullThroughCacheRule`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdatePullThroughCacheRuleResponse {
-    /// `CredentialArn`
+    /// `CredentialArn`: length 50..=612; pattern `^arn:aws(-\w+)*:secretsmanager:[a-zA-Z0-9-:]+:secret:ecr\-pullthroughcache\/[a-zA-Z0-9\/_+=.@-]+$`
     #[serde(rename = "credentialArn", default, skip_serializing_if = "Option::is_none")]
     pub credential_arn: Option<String>,
-    /// `CustomRoleArn`
+    /// `CustomRoleArn`: length <= 2048
     #[serde(rename = "customRoleArn", default, skip_serializing_if = "Option::is_none")]
     pub custom_role_arn: Option<String>,
-    /// `PullThroughCacheRuleRepositoryPrefix`
+    /// `PullThroughCacheRuleRepositoryPrefix`: length 2..=30; pattern `^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$`
     #[serde(rename = "ecrRepositoryPrefix", default, skip_serializing_if = "Option::is_none")]
     pub ecr_repository_prefix: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
     /// `UpdatedTimestamp`
     #[serde(rename = "updatedAt", default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<Timestamp>,
-    /// `PullThroughCacheRuleRepositoryPrefix`
+    /// `PullThroughCacheRuleRepositoryPrefix`: length 2..=30; pattern `^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$`
     #[serde(rename = "upstreamRepositoryPrefix", default, skip_serializing_if = "Option::is_none")]
     pub upstream_repository_prefix: Option<String>,
 }
@@ -4944,10 +4944,10 @@ pub struct UpdateRepositoryCreationTemplateRequest {
     /// `RCTAppliedForList`
     #[serde(rename = "appliedFor", default, skip_serializing_if = "Option::is_none")]
     pub applied_for: Option<Vec<RCTAppliedFor>>,
-    /// `CustomRoleArn`
+    /// `CustomRoleArn`: length <= 2048
     #[serde(rename = "customRoleArn", default, skip_serializing_if = "Option::is_none")]
     pub custom_role_arn: Option<String>,
-    /// `RepositoryTemplateDescription`
+    /// `RepositoryTemplateDescription`: length <= 256
     #[serde(rename = "description", default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `EncryptionConfigurationForRepositoryCreationTemplate`
@@ -4956,16 +4956,16 @@ pub struct UpdateRepositoryCreationTemplateRequest {
     /// `ImageTagMutability`
     #[serde(rename = "imageTagMutability", default, skip_serializing_if = "Option::is_none")]
     pub image_tag_mutability: Option<ImageTagMutability>,
-    /// `ImageTagMutabilityExclusionFilters`
+    /// `ImageTagMutabilityExclusionFilters`: length 1..=5
     #[serde(rename = "imageTagMutabilityExclusionFilters", default, skip_serializing_if = "Option::is_none")]
     pub image_tag_mutability_exclusion_filters: Option<Vec<ImageTagMutabilityExclusionFilter>>,
-    /// `LifecyclePolicyTextForRepositoryCreationTemplate`
+    /// `LifecyclePolicyTextForRepositoryCreationTemplate`: length 0..=30720
     #[serde(rename = "lifecyclePolicy", default, skip_serializing_if = "Option::is_none")]
     pub lifecycle_policy: Option<String>,
-    /// `Prefix`, required
+    /// `Prefix`: required; length 1..=256; pattern `^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$`
     #[serde(rename = "prefix", default, skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
-    /// `RepositoryPolicyText`
+    /// `RepositoryPolicyText`: length 0..=10240
     #[serde(rename = "repositoryPolicy", default, skip_serializing_if = "Option::is_none")]
     pub repository_policy: Option<String>,
     /// `TagList`
@@ -4976,7 +4976,7 @@ pub struct UpdateRepositoryCreationTemplateRequest {
 /// Structure `UpdateRepositoryCreationTemplateResponse` (output of `UpdateRepositoryCreationTemplate`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateRepositoryCreationTemplateResponse {
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
     /// `RepositoryCreationTemplate`
@@ -4987,22 +4987,22 @@ pub struct UpdateRepositoryCreationTemplateResponse {
 /// Structure `UploadLayerPartRequest` (input of `UploadLayerPart`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UploadLayerPartRequest {
-    /// `LayerPartBlob`, required
+    /// `LayerPartBlob`: required; length 0..=20971520
     #[serde(rename = "layerPartBlob", default, skip_serializing_if = "Option::is_none")]
     pub layer_part_blob: Option<Blob>,
-    /// `PartSize`, required
+    /// `PartSize`: required; value >= 0
     #[serde(rename = "partFirstByte", default, skip_serializing_if = "Option::is_none")]
     pub part_first_byte: Option<i64>,
-    /// `PartSize`, required
+    /// `PartSize`: required; value >= 0
     #[serde(rename = "partLastByte", default, skip_serializing_if = "Option::is_none")]
     pub part_last_byte: Option<i64>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`, required
+    /// `RepositoryName`: required; length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
-    /// `UploadId`, required
+    /// `UploadId`: required; pattern `[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`
     #[serde(rename = "uploadId", default, skip_serializing_if = "Option::is_none")]
     pub upload_id: Option<String>,
 }
@@ -5010,16 +5010,16 @@ pub struct UploadLayerPartRequest {
 /// Structure `UploadLayerPartResponse` (output of `UploadLayerPart`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UploadLayerPartResponse {
-    /// `PartSize`
+    /// `PartSize`: value >= 0
     #[serde(rename = "lastByteReceived", default, skip_serializing_if = "Option::is_none")]
     pub last_byte_received: Option<i64>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
-    /// `RepositoryName`
+    /// `RepositoryName`: length 2..=256; pattern `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
     #[serde(rename = "repositoryName", default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
-    /// `UploadId`
+    /// `UploadId`: pattern `[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`
     #[serde(rename = "uploadId", default, skip_serializing_if = "Option::is_none")]
     pub upload_id: Option<String>,
 }
@@ -5027,10 +5027,10 @@ pub struct UploadLayerPartResponse {
 /// Structure `ValidatePullThroughCacheRuleRequest` (input of `ValidatePullThroughCacheRule`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ValidatePullThroughCacheRuleRequest {
-    /// `PullThroughCacheRuleRepositoryPrefix`, required
+    /// `PullThroughCacheRuleRepositoryPrefix`: required; length 2..=30; pattern `^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$`
     #[serde(rename = "ecrRepositoryPrefix", default, skip_serializing_if = "Option::is_none")]
     pub ecr_repository_prefix: Option<String>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
 }
@@ -5038,13 +5038,13 @@ pub struct ValidatePullThroughCacheRuleRequest {
 /// Structure `ValidatePullThroughCacheRuleResponse` (output of `ValidatePullThroughCacheRule`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ValidatePullThroughCacheRuleResponse {
-    /// `CredentialArn`
+    /// `CredentialArn`: length 50..=612; pattern `^arn:aws(-\w+)*:secretsmanager:[a-zA-Z0-9-:]+:secret:ecr\-pullthroughcache\/[a-zA-Z0-9\/_+=.@-]+$`
     #[serde(rename = "credentialArn", default, skip_serializing_if = "Option::is_none")]
     pub credential_arn: Option<String>,
-    /// `CustomRoleArn`
+    /// `CustomRoleArn`: length <= 2048
     #[serde(rename = "customRoleArn", default, skip_serializing_if = "Option::is_none")]
     pub custom_role_arn: Option<String>,
-    /// `PullThroughCacheRuleRepositoryPrefix`
+    /// `PullThroughCacheRuleRepositoryPrefix`: length 2..=30; pattern `^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$`
     #[serde(rename = "ecrRepositoryPrefix", default, skip_serializing_if = "Option::is_none")]
     pub ecr_repository_prefix: Option<String>,
     /// `PTCValidateFailure`
@@ -5053,13 +5053,13 @@ pub struct ValidatePullThroughCacheRuleResponse {
     /// `IsPTCRuleValid`
     #[serde(rename = "isValid", default, skip_serializing_if = "Option::is_none")]
     pub is_valid: Option<bool>,
-    /// `RegistryId`
+    /// `RegistryId`: pattern `[0-9]{12}`
     #[serde(rename = "registryId", default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
     /// `Url`
     #[serde(rename = "upstreamRegistryUrl", default, skip_serializing_if = "Option::is_none")]
     pub upstream_registry_url: Option<String>,
-    /// `PullThroughCacheRuleRepositoryPrefix`
+    /// `PullThroughCacheRuleRepositoryPrefix`: length 2..=30; pattern `^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$`
     #[serde(rename = "upstreamRepositoryPrefix", default, skip_serializing_if = "Option::is_none")]
     pub upstream_repository_prefix: Option<String>,
 }
@@ -5109,6 +5109,7 @@ pub trait Validate {
 
 impl Validate for BatchCheckLayerAvailabilityRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
         required(&self.layer_digests, "layerDigests")?;
         if let Some(v) = &self.layer_digests {
             check_batched_operation_layer_digest_list(v, "layerDigests")?;
@@ -5116,7 +5117,6 @@ impl Validate for BatchCheckLayerAvailabilityRequest {
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
@@ -5126,6 +5126,7 @@ impl Validate for BatchCheckLayerAvailabilityRequest {
 
 impl Validate for BatchDeleteImageRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
         required(&self.image_ids, "imageIds")?;
         if let Some(v) = &self.image_ids {
             check_image_identifier_list(v, "imageIds")?;
@@ -5133,7 +5134,6 @@ impl Validate for BatchDeleteImageRequest {
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
@@ -5143,17 +5143,17 @@ impl Validate for BatchDeleteImageRequest {
 
 impl Validate for BatchGetImageRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
+        required(&self.image_ids, "imageIds")?;
         if let Some(v) = &self.accepted_media_types {
             check_media_type_list(v, "acceptedMediaTypes")?;
         }
-        required(&self.image_ids, "imageIds")?;
         if let Some(v) = &self.image_ids {
             check_image_identifier_list(v, "imageIds")?;
         }
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
@@ -5173,6 +5173,8 @@ impl Validate for BatchGetRepositoryScanningConfigurationRequest {
 
 impl Validate for CompleteLayerUploadRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
+        required(&self.upload_id, "uploadId")?;
         required(&self.layer_digests, "layerDigests")?;
         if let Some(v) = &self.layer_digests {
             check_layer_digest_list(v, "layerDigests")?;
@@ -5180,11 +5182,9 @@ impl Validate for CompleteLayerUploadRequest {
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
-        required(&self.upload_id, "uploadId")?;
         if let Some(v) = &self.upload_id {
             check_upload_id(v, "uploadId")?;
         }
@@ -5194,13 +5194,14 @@ impl Validate for CompleteLayerUploadRequest {
 
 impl Validate for CreatePullThroughCacheRuleRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.ecr_repository_prefix, "ecrRepositoryPrefix")?;
+        required(&self.upstream_registry_url, "upstreamRegistryUrl")?;
         if let Some(v) = &self.credential_arn {
             check_credential_arn(v, "credentialArn")?;
         }
         if let Some(v) = &self.custom_role_arn {
             check_custom_role_arn(v, "customRoleArn")?;
         }
-        required(&self.ecr_repository_prefix, "ecrRepositoryPrefix")?;
         if let Some(v) = &self.ecr_repository_prefix {
             check_pull_through_cache_rule_repository_prefix(v, "ecrRepositoryPrefix")?;
         }
@@ -5210,7 +5211,6 @@ impl Validate for CreatePullThroughCacheRuleRequest {
         if let Some(v) = &self.upstream_registry {
             check_upstream_registry(v, "upstreamRegistry")?;
         }
-        required(&self.upstream_registry_url, "upstreamRegistryUrl")?;
         if let Some(v) = &self.upstream_repository_prefix {
             check_pull_through_cache_rule_repository_prefix(v, "upstreamRepositoryPrefix")?;
         }
@@ -5220,6 +5220,7 @@ impl Validate for CreatePullThroughCacheRuleRequest {
 
 impl Validate for CreateRepositoryCreationTemplateRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.prefix, "prefix")?;
         required(&self.applied_for, "appliedFor")?;
         if let Some(v) = &self.applied_for {
             check_rct_applied_for_list(v, "appliedFor")?;
@@ -5242,7 +5243,6 @@ impl Validate for CreateRepositoryCreationTemplateRequest {
         if let Some(v) = &self.lifecycle_policy {
             check_lifecycle_policy_text_for_repository_creation_template(v, "lifecyclePolicy")?;
         }
-        required(&self.prefix, "prefix")?;
         if let Some(v) = &self.prefix {
             check_prefix(v, "prefix")?;
         }
@@ -5258,6 +5258,7 @@ impl Validate for CreateRepositoryCreationTemplateRequest {
 
 impl Validate for CreateRepositoryRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.encryption_configuration {
             v.validate()?;
         }
@@ -5270,7 +5271,6 @@ impl Validate for CreateRepositoryRequest {
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
@@ -5283,10 +5283,10 @@ impl Validate for CreateRepositoryRequest {
 
 impl Validate for DeleteLifecyclePolicyRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
@@ -5325,10 +5325,10 @@ impl Validate for DeleteRepositoryCreationTemplateRequest {
 
 impl Validate for DeleteRepositoryPolicyRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
@@ -5338,10 +5338,10 @@ impl Validate for DeleteRepositoryPolicyRequest {
 
 impl Validate for DeleteRepositoryRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
@@ -5367,6 +5367,7 @@ impl Validate for DeregisterPullTimeUpdateExclusionRequest {
 
 impl Validate for DescribeImageReplicationStatusRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
         required(&self.image_id, "imageId")?;
         if let Some(v) = &self.image_id {
             v.validate()?;
@@ -5374,7 +5375,6 @@ impl Validate for DescribeImageReplicationStatusRequest {
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
@@ -5384,6 +5384,7 @@ impl Validate for DescribeImageReplicationStatusRequest {
 
 impl Validate for DescribeImageScanFindingsRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
         required(&self.image_id, "imageId")?;
         if let Some(v) = &self.image_id {
             v.validate()?;
@@ -5394,7 +5395,6 @@ impl Validate for DescribeImageScanFindingsRequest {
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
@@ -5404,6 +5404,7 @@ impl Validate for DescribeImageScanFindingsRequest {
 
 impl Validate for DescribeImageSigningStatusRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
         required(&self.image_id, "imageId")?;
         if let Some(v) = &self.image_id {
             v.validate()?;
@@ -5411,7 +5412,6 @@ impl Validate for DescribeImageSigningStatusRequest {
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
@@ -5433,6 +5433,7 @@ impl Validate for DescribeImagesFilter {
 
 impl Validate for DescribeImagesRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.filter {
             v.validate()?;
         }
@@ -5445,7 +5446,6 @@ impl Validate for DescribeImagesRequest {
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
@@ -5548,6 +5548,7 @@ impl Validate for GetAuthorizationTokenRequest {
 
 impl Validate for GetDownloadUrlForLayerRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
         required(&self.layer_digest, "layerDigest")?;
         if let Some(v) = &self.layer_digest {
             check_layer_digest(v, "layerDigest")?;
@@ -5555,7 +5556,6 @@ impl Validate for GetDownloadUrlForLayerRequest {
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
@@ -5565,6 +5565,7 @@ impl Validate for GetDownloadUrlForLayerRequest {
 
 impl Validate for GetLifecyclePolicyPreviewRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.filter {
             v.validate()?;
         }
@@ -5577,7 +5578,6 @@ impl Validate for GetLifecyclePolicyPreviewRequest {
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
@@ -5587,10 +5587,10 @@ impl Validate for GetLifecyclePolicyPreviewRequest {
 
 impl Validate for GetLifecyclePolicyRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
@@ -5612,10 +5612,10 @@ impl Validate for GetRegistryScanningConfigurationRequest {
 
 impl Validate for GetRepositoryPolicyRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
@@ -5646,11 +5646,11 @@ impl Validate for ImageScanningConfiguration {
 
 impl Validate for ImageTagMutabilityExclusionFilter {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.filter_type, "filterType")?;
         required(&self.filter, "filter")?;
         if let Some(v) = &self.filter {
             check_image_tag_mutability_exclusion_filter_value(v, "filter")?;
         }
-        required(&self.filter_type, "filterType")?;
         if let Some(v) = &self.filter_type {
             check_image_tag_mutability_exclusion_filter_type(v, "filterType")?;
         }
@@ -5660,10 +5660,10 @@ impl Validate for ImageTagMutabilityExclusionFilter {
 
 impl Validate for InitiateLayerUploadRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
@@ -5694,6 +5694,8 @@ impl Validate for ListImageReferrersFilter {
 
 impl Validate for ListImageReferrersRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
+        required(&self.subject_id, "subjectId")?;
         if let Some(v) = &self.filter {
             v.validate()?;
         }
@@ -5703,11 +5705,9 @@ impl Validate for ListImageReferrersRequest {
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
-        required(&self.subject_id, "subjectId")?;
         if let Some(v) = &self.subject_id {
             v.validate()?;
         }
@@ -5729,6 +5729,7 @@ impl Validate for ListImagesFilter {
 
 impl Validate for ListImagesRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.filter {
             v.validate()?;
         }
@@ -5738,7 +5739,6 @@ impl Validate for ListImagesRequest {
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
@@ -5765,16 +5765,17 @@ impl Validate for ListTagsForResourceRequest {
 impl Validate for PutAccountSettingRequest {
     fn validate(&self) -> Result<(), EcrError> {
         required(&self.name, "name")?;
+        required(&self.value, "value")?;
         if let Some(v) = &self.name {
             check_account_setting_name(v, "name")?;
         }
-        required(&self.value, "value")?;
         Ok(())
     }
 }
 
 impl Validate for PutImageRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
         required(&self.image_manifest, "imageManifest")?;
         if let Some(v) = &self.image_manifest {
             check_image_manifest(v, "imageManifest")?;
@@ -5785,7 +5786,6 @@ impl Validate for PutImageRequest {
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
@@ -5795,11 +5795,11 @@ impl Validate for PutImageRequest {
 
 impl Validate for PutImageScanningConfigurationRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
         required(&self.image_scanning_configuration, "imageScanningConfiguration")?;
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
@@ -5809,6 +5809,7 @@ impl Validate for PutImageScanningConfigurationRequest {
 
 impl Validate for PutImageTagMutabilityRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
         required(&self.image_tag_mutability, "imageTagMutability")?;
         if let Some(v) = &self.image_tag_mutability {
             check_image_tag_mutability(v, "imageTagMutability")?;
@@ -5819,7 +5820,6 @@ impl Validate for PutImageTagMutabilityRequest {
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
@@ -5829,6 +5829,7 @@ impl Validate for PutImageTagMutabilityRequest {
 
 impl Validate for PutLifecyclePolicyRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
         required(&self.lifecycle_policy_text, "lifecyclePolicyText")?;
         if let Some(v) = &self.lifecycle_policy_text {
             check_lifecycle_policy_text(v, "lifecyclePolicyText")?;
@@ -5836,7 +5837,6 @@ impl Validate for PutLifecyclePolicyRequest {
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
@@ -5898,11 +5898,11 @@ impl Validate for RegisterPullTimeUpdateExclusionRequest {
 
 impl Validate for RegistryScanningRule {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.scan_frequency, "scanFrequency")?;
         required(&self.repository_filters, "repositoryFilters")?;
         if let Some(v) = &self.repository_filters {
             check_scanning_repository_filter_list(v, "repositoryFilters")?;
         }
-        required(&self.scan_frequency, "scanFrequency")?;
         if let Some(v) = &self.scan_frequency {
             check_scan_frequency(v, "scanFrequency")?;
         }
@@ -5923,10 +5923,10 @@ impl Validate for ReplicationConfiguration {
 impl Validate for ReplicationDestination {
     fn validate(&self) -> Result<(), EcrError> {
         required(&self.region, "region")?;
+        required(&self.registry_id, "registryId")?;
         if let Some(v) = &self.region {
             check_region(v, "region")?;
         }
-        required(&self.registry_id, "registryId")?;
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
@@ -5950,10 +5950,10 @@ impl Validate for ReplicationRule {
 impl Validate for RepositoryFilter {
     fn validate(&self) -> Result<(), EcrError> {
         required(&self.filter, "filter")?;
+        required(&self.filter_type, "filterType")?;
         if let Some(v) = &self.filter {
             check_repository_filter_value(v, "filter")?;
         }
-        required(&self.filter_type, "filterType")?;
         if let Some(v) = &self.filter_type {
             check_repository_filter_type(v, "filterType")?;
         }
@@ -5964,10 +5964,10 @@ impl Validate for RepositoryFilter {
 impl Validate for ScanningRepositoryFilter {
     fn validate(&self) -> Result<(), EcrError> {
         required(&self.filter, "filter")?;
+        required(&self.filter_type, "filterType")?;
         if let Some(v) = &self.filter {
             check_scanning_repository_filter_value(v, "filter")?;
         }
-        required(&self.filter_type, "filterType")?;
         if let Some(v) = &self.filter_type {
             check_scanning_repository_filter_type(v, "filterType")?;
         }
@@ -5977,6 +5977,7 @@ impl Validate for ScanningRepositoryFilter {
 
 impl Validate for SetRepositoryPolicyRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
         required(&self.policy_text, "policyText")?;
         if let Some(v) = &self.policy_text {
             check_repository_policy_text(v, "policyText")?;
@@ -5984,7 +5985,6 @@ impl Validate for SetRepositoryPolicyRequest {
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
@@ -6005,10 +6005,10 @@ impl Validate for SigningConfiguration {
 impl Validate for SigningRepositoryFilter {
     fn validate(&self) -> Result<(), EcrError> {
         required(&self.filter, "filter")?;
+        required(&self.filter_type, "filterType")?;
         if let Some(v) = &self.filter {
             check_signing_repository_filter_value(v, "filter")?;
         }
-        required(&self.filter_type, "filterType")?;
         if let Some(v) = &self.filter_type {
             check_signing_repository_filter_type(v, "filterType")?;
         }
@@ -6018,10 +6018,10 @@ impl Validate for SigningRepositoryFilter {
 
 impl Validate for SigningRule {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.signing_profile_arn, "signingProfileArn")?;
         if let Some(v) = &self.repository_filters {
             check_signing_repository_filter_list(v, "repositoryFilters")?;
         }
-        required(&self.signing_profile_arn, "signingProfileArn")?;
         if let Some(v) = &self.signing_profile_arn {
             check_signing_profile_arn(v, "signingProfileArn")?;
         }
@@ -6031,6 +6031,7 @@ impl Validate for SigningRule {
 
 impl Validate for StartImageScanRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
         required(&self.image_id, "imageId")?;
         if let Some(v) = &self.image_id {
             v.validate()?;
@@ -6038,7 +6039,6 @@ impl Validate for StartImageScanRequest {
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
@@ -6048,13 +6048,13 @@ impl Validate for StartImageScanRequest {
 
 impl Validate for StartLifecyclePolicyPreviewRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.lifecycle_policy_text {
             check_lifecycle_policy_text(v, "lifecyclePolicyText")?;
         }
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
@@ -6098,18 +6098,18 @@ impl Validate for UntagResourceRequest {
 
 impl Validate for UpdateImageStorageClassRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
         required(&self.image_id, "imageId")?;
+        required(&self.target_storage_class, "targetStorageClass")?;
         if let Some(v) = &self.image_id {
             v.validate()?;
         }
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
-        required(&self.target_storage_class, "targetStorageClass")?;
         if let Some(v) = &self.target_storage_class {
             check_target_storage_class(v, "targetStorageClass")?;
         }
@@ -6119,13 +6119,13 @@ impl Validate for UpdateImageStorageClassRequest {
 
 impl Validate for UpdatePullThroughCacheRuleRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.ecr_repository_prefix, "ecrRepositoryPrefix")?;
         if let Some(v) = &self.credential_arn {
             check_credential_arn(v, "credentialArn")?;
         }
         if let Some(v) = &self.custom_role_arn {
             check_custom_role_arn(v, "customRoleArn")?;
         }
-        required(&self.ecr_repository_prefix, "ecrRepositoryPrefix")?;
         if let Some(v) = &self.ecr_repository_prefix {
             check_pull_through_cache_rule_repository_prefix(v, "ecrRepositoryPrefix")?;
         }
@@ -6138,6 +6138,7 @@ impl Validate for UpdatePullThroughCacheRuleRequest {
 
 impl Validate for UpdateRepositoryCreationTemplateRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.prefix, "prefix")?;
         if let Some(v) = &self.applied_for {
             check_rct_applied_for_list(v, "appliedFor")?;
         }
@@ -6159,7 +6160,6 @@ impl Validate for UpdateRepositoryCreationTemplateRequest {
         if let Some(v) = &self.lifecycle_policy {
             check_lifecycle_policy_text_for_repository_creation_template(v, "lifecyclePolicy")?;
         }
-        required(&self.prefix, "prefix")?;
         if let Some(v) = &self.prefix {
             check_prefix(v, "prefix")?;
         }
@@ -6175,26 +6175,26 @@ impl Validate for UpdateRepositoryCreationTemplateRequest {
 
 impl Validate for UploadLayerPartRequest {
     fn validate(&self) -> Result<(), EcrError> {
+        required(&self.repository_name, "repositoryName")?;
+        required(&self.upload_id, "uploadId")?;
+        required(&self.part_first_byte, "partFirstByte")?;
+        required(&self.part_last_byte, "partLastByte")?;
         required(&self.layer_part_blob, "layerPartBlob")?;
         if let Some(v) = &self.layer_part_blob {
             check_layer_part_blob(v, "layerPartBlob")?;
         }
-        required(&self.part_first_byte, "partFirstByte")?;
         if let Some(v) = self.part_first_byte {
             check_part_size(v, "partFirstByte")?;
         }
-        required(&self.part_last_byte, "partLastByte")?;
         if let Some(v) = self.part_last_byte {
             check_part_size(v, "partLastByte")?;
         }
         if let Some(v) = &self.registry_id {
             check_registry_id(v, "registryId")?;
         }
-        required(&self.repository_name, "repositoryName")?;
         if let Some(v) = &self.repository_name {
             check_repository_name(v, "repositoryName")?;
         }
-        required(&self.upload_id, "uploadId")?;
         if let Some(v) = &self.upload_id {
             check_upload_id(v, "uploadId")?;
         }

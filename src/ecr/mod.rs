@@ -60,7 +60,8 @@ pub fn caller_namespace(headers: &HeaderMap, default: Namespace) -> Namespace {
         .and_then(sigv4::credential_scope);
     match scope {
         Some(scope) => Namespace {
-            account: sigv4::account_from_access_key(&scope.access_key_id).unwrap_or(default.account),
+            account: sigv4::account_from_access_key(&scope.access_key_id)
+                .unwrap_or(default.account),
             region: scope.region,
         },
         None => default,
@@ -74,14 +75,20 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
     let (status, body, error_type) = match result {
         Ok(body) => (StatusCode::OK, body, None),
         Err(error) => {
-            let status = StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let status =
+                StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
             if status.is_server_error() {
                 tracing::error!(error = %error, "ECR API request failed");
             }
             (status, error.to_body(), Some(error.type_name().to_owned()))
         }
     };
-    let mut response = (status, [(header::CONTENT_TYPE, CONTENT_TYPE)], Body::from(body)).into_response();
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, CONTENT_TYPE)],
+        Body::from(body),
+    )
+        .into_response();
     let headers = response.headers_mut();
     if let Ok(id) = HeaderValue::from_str(&request_id) {
         headers.insert(REQUEST_ID, id);
@@ -92,8 +99,16 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
     response
 }
 
-async fn call(state: &Arc<AppState>, request_id: &str, request: Request) -> Result<Vec<u8>, EcrError> {
-    let target = request.headers().get(TARGET).and_then(|v| v.to_str().ok()).unwrap_or("");
+async fn call(
+    state: &Arc<AppState>,
+    request_id: &str,
+    request: Request,
+) -> Result<Vec<u8>, EcrError> {
+    let target = request
+        .headers()
+        .get(TARGET)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let op = Operation::from_target(target).ok_or_else(|| EcrError::unknown_operation(target))?;
     let caller = caller_namespace(request.headers(), state.default_namespace());
     let body = http_body_util::Limited::new(request.into_body(), MAX_REQUEST_BYTES)
@@ -101,8 +116,13 @@ async fn call(state: &Arc<AppState>, request_id: &str, request: Request) -> Resu
         .await
         .map_err(|e| EcrError::serialization(format!("cannot read the request body: {e}")))?
         .to_bytes();
-    let ctx = RequestContext { caller, request_id: request_id.to_owned() };
-    let api = handlers::Api { state: state.clone() };
+    let ctx = RequestContext {
+        caller,
+        request_id: request_id.to_owned(),
+    };
+    let api = handlers::Api {
+        state: state.clone(),
+    };
     tracing::debug!(operation = op.name(), account = %ctx.caller.account, region = %ctx.caller.region, "ECR API call");
     generated::dispatch(&api, &ctx, op, &body).await
 }

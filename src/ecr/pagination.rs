@@ -16,7 +16,10 @@ struct Cursor {
 }
 
 pub fn encode(op: &str, after: &str) -> String {
-    let cursor = Cursor { op: op.to_owned(), after: after.to_owned() };
+    let cursor = Cursor {
+        op: op.to_owned(),
+        after: after.to_owned(),
+    };
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&cursor).unwrap_or_default())
 }
 

@@ -261,7 +261,10 @@ mod tests {
         let t = Timestamp::from_unix_secs(1_767_225_600);
         assert_eq!(serde_json::to_string(&t).unwrap(), "1767225600");
         assert_eq!(serde_json::from_str::<Timestamp>("1767225600").unwrap(), t);
-        assert_eq!(serde_json::from_str::<Timestamp>("1767225600.0").unwrap(), t);
+        assert_eq!(
+            serde_json::from_str::<Timestamp>("1767225600.0").unwrap(),
+            t
+        );
         assert_eq!(serde_json::from_str::<Timestamp>("1.7672256E9").unwrap(), t);
         // Sub-millisecond digits are rounded to the millisecond.
         assert_eq!(
@@ -283,8 +286,14 @@ mod tests {
         assert_eq!(json, "\"aGVsbG8sIGVjcg==\"");
         assert_eq!(serde_json::from_str::<Blob>(&json).unwrap(), b);
         // Padding is optional on input.
-        assert_eq!(serde_json::from_str::<Blob>("\"aGVsbG8sIGVjcg\"").unwrap(), b);
-        assert_eq!(serde_json::from_str::<Blob>("\"\"").unwrap(), Blob::default());
+        assert_eq!(
+            serde_json::from_str::<Blob>("\"aGVsbG8sIGVjcg\"").unwrap(),
+            b
+        );
+        assert_eq!(
+            serde_json::from_str::<Blob>("\"\"").unwrap(),
+            Blob::default()
+        );
         assert!(serde_json::from_str::<Blob>("\"not base64!\"").is_err());
         assert!(serde_json::from_str::<Blob>("42").is_err());
         assert_eq!(format!("{b:?}"), "Blob(10 bytes)");

@@ -17,15 +17,24 @@ pub enum Endpoint {
     /// `/v2/<name>/tags/list`
     Tags { name: RepositoryName },
     /// `/v2/<name>/manifests/<reference>`
-    Manifest { name: RepositoryName, reference: String },
+    Manifest {
+        name: RepositoryName,
+        reference: String,
+    },
     /// `/v2/<name>/blobs/<digest>`
-    Blob { name: RepositoryName, digest: String },
+    Blob {
+        name: RepositoryName,
+        digest: String,
+    },
     /// `/v2/<name>/blobs/uploads/`
     Uploads { name: RepositoryName },
     /// `/v2/<name>/blobs/uploads/<id>`
     Upload { name: RepositoryName, id: String },
     /// `/v2/<name>/referrers/<digest>`
-    Referrers { name: RepositoryName, digest: String },
+    Referrers {
+        name: RepositoryName,
+        digest: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +83,10 @@ pub fn parse(path: &str) -> Result<Endpoint, RouteError> {
         return Ok(if id.is_empty() {
             Endpoint::Uploads { name: name(n - 3)? }
         } else {
-            Endpoint::Upload { name: name(n - 3)?, id: id.to_owned() }
+            Endpoint::Upload {
+                name: name(n - 3)?,
+                id: id.to_owned(),
+            }
         });
     }
     if n >= 3 && seg(n - 2) == "blobs" && seg(n - 1) == "uploads" {
@@ -83,9 +95,24 @@ pub fn parse(path: &str) -> Result<Endpoint, RouteError> {
     if n >= 3 && !seg(n - 1).is_empty() {
         let last = seg(n - 1).to_owned();
         match seg(n - 2) {
-            "manifests" => return Ok(Endpoint::Manifest { name: name(n - 2)?, reference: last }),
-            "blobs" => return Ok(Endpoint::Blob { name: name(n - 2)?, digest: last }),
-            "referrers" => return Ok(Endpoint::Referrers { name: name(n - 2)?, digest: last }),
+            "manifests" => {
+                return Ok(Endpoint::Manifest {
+                    name: name(n - 2)?,
+                    reference: last,
+                })
+            }
+            "blobs" => {
+                return Ok(Endpoint::Blob {
+                    name: name(n - 2)?,
+                    digest: last,
+                })
+            }
+            "referrers" => {
+                return Ok(Endpoint::Referrers {
+                    name: name(n - 2)?,
+                    digest: last,
+                })
+            }
             _ => {}
         }
     }
@@ -105,24 +132,47 @@ mod tests {
         assert_eq!(parse("/v2/"), Ok(Endpoint::Base));
         assert_eq!(parse("/v2"), Ok(Endpoint::Base));
         assert_eq!(parse("/v2/_catalog"), Ok(Endpoint::Catalog));
-        assert_eq!(parse("/v2/a/b/c/tags/list"), Ok(Endpoint::Tags { name: name("a/b/c") }));
+        assert_eq!(
+            parse("/v2/a/b/c/tags/list"),
+            Ok(Endpoint::Tags {
+                name: name("a/b/c")
+            })
+        );
         assert_eq!(
             parse("/v2/team/blobs/manifests/latest"),
-            Ok(Endpoint::Manifest { name: name("team/blobs"), reference: "latest".into() })
+            Ok(Endpoint::Manifest {
+                name: name("team/blobs"),
+                reference: "latest".into()
+            })
         );
-        assert_eq!(parse("/v2/ab/blobs/uploads/"), Ok(Endpoint::Uploads { name: name("ab") }));
-        assert_eq!(parse("/v2/ab/blobs/uploads"), Ok(Endpoint::Uploads { name: name("ab") }));
+        assert_eq!(
+            parse("/v2/ab/blobs/uploads/"),
+            Ok(Endpoint::Uploads { name: name("ab") })
+        );
+        assert_eq!(
+            parse("/v2/ab/blobs/uploads"),
+            Ok(Endpoint::Uploads { name: name("ab") })
+        );
         assert_eq!(
             parse("/v2/ab/blobs/uploads/123"),
-            Ok(Endpoint::Upload { name: name("ab"), id: "123".into() })
+            Ok(Endpoint::Upload {
+                name: name("ab"),
+                id: "123".into()
+            })
         );
         assert_eq!(
             parse("/v2/ab/blobs/sha256:00"),
-            Ok(Endpoint::Blob { name: name("ab"), digest: "sha256:00".into() })
+            Ok(Endpoint::Blob {
+                name: name("ab"),
+                digest: "sha256:00".into()
+            })
         );
         assert_eq!(
             parse("/v2/ab/referrers/sha256:00"),
-            Ok(Endpoint::Referrers { name: name("ab"), digest: "sha256:00".into() })
+            Ok(Endpoint::Referrers {
+                name: name("ab"),
+                digest: "sha256:00".into()
+            })
         );
     }
 

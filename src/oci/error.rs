@@ -21,7 +21,13 @@ pub struct OciError {
 
 impl OciError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        OciError { status, code, message: message.into(), detail: None, headers: Vec::new() }
+        OciError {
+            status,
+            code,
+            message: message.into(),
+            detail: None,
+            headers: Vec::new(),
+        }
     }
 
     pub fn with_header(mut self, name: HeaderName, value: &str) -> Self {
@@ -37,7 +43,11 @@ impl OciError {
     }
 
     pub fn name_invalid() -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "NAME_INVALID", "invalid repository name")
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "NAME_INVALID",
+            "invalid repository name",
+        )
     }
 
     pub fn digest_invalid(message: impl Into<String>) -> Self {
@@ -76,8 +86,12 @@ impl OciError {
     }
 
     pub fn range_invalid(size: u64) -> Self {
-        Self::new(StatusCode::RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID", "range not satisfiable")
-            .with_header(header::CONTENT_RANGE, &format!("bytes */{size}"))
+        Self::new(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "BLOB_UPLOAD_INVALID",
+            "range not satisfiable",
+        )
+        .with_header(header::CONTENT_RANGE, &format!("bytes */{size}"))
     }
 }
 
@@ -91,10 +105,16 @@ impl From<CoreError> for OciError {
         use StatusCode as S;
         let message = error.to_string();
         match error {
-            CoreError::RepositoryNotFound { .. } => OciError::new(S::NOT_FOUND, "NAME_UNKNOWN", message),
+            CoreError::RepositoryNotFound { .. } => {
+                OciError::new(S::NOT_FOUND, "NAME_UNKNOWN", message)
+            }
             CoreError::InvalidName(NameError::Repository) => OciError::name_invalid(),
-            CoreError::InvalidName(NameError::Tag) => OciError::new(S::BAD_REQUEST, "TAG_INVALID", message),
-            CoreError::InvalidName(NameError::Digest | NameError::DigestAlgorithm) => OciError::digest_invalid(message),
+            CoreError::InvalidName(NameError::Tag) => {
+                OciError::new(S::BAD_REQUEST, "TAG_INVALID", message)
+            }
+            CoreError::InvalidName(NameError::Digest | NameError::DigestAlgorithm) => {
+                OciError::digest_invalid(message)
+            }
             CoreError::ManifestUnknown => OciError::new(S::NOT_FOUND, "MANIFEST_UNKNOWN", message),
             CoreError::BlobUnknown => OciError::new(S::NOT_FOUND, "BLOB_UNKNOWN", message),
             CoreError::UploadUnknown => OciError::new(S::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN", message),
@@ -102,20 +122,30 @@ impl From<CoreError> for OciError {
                 OciError::new(S::RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID", message)
                     .with_header(header::RANGE, &upload_range(current))
             }
-            CoreError::DigestMismatch { expected, actual } | CoreError::ManifestDigestMismatch { expected, actual } => {
+            CoreError::DigestMismatch { expected, actual }
+            | CoreError::ManifestDigestMismatch { expected, actual } => {
                 OciError::digest_invalid(message)
                     .with_detail(json!({"expected": expected.as_str(), "actual": actual.as_str()}))
             }
             CoreError::SizeInvalid(_) => OciError::new(S::BAD_REQUEST, "SIZE_INVALID", message),
-            CoreError::ManifestTooLarge => OciError::new(S::PAYLOAD_TOO_LARGE, "SIZE_INVALID", message),
-            CoreError::ManifestInvalid(_) => OciError::new(S::BAD_REQUEST, "MANIFEST_INVALID", message),
-            CoreError::ManifestUnsupported(_) | CoreError::Unsupported(_) => OciError::unsupported(message),
-            CoreError::ManifestBlobUnknown { ref digests } | CoreError::ManifestChildrenUnknown { ref digests } => {
+            CoreError::ManifestTooLarge => {
+                OciError::new(S::PAYLOAD_TOO_LARGE, "SIZE_INVALID", message)
+            }
+            CoreError::ManifestInvalid(_) => {
+                OciError::new(S::BAD_REQUEST, "MANIFEST_INVALID", message)
+            }
+            CoreError::ManifestUnsupported(_) | CoreError::Unsupported(_) => {
+                OciError::unsupported(message)
+            }
+            CoreError::ManifestBlobUnknown { ref digests }
+            | CoreError::ManifestChildrenUnknown { ref digests } => {
                 let detail = json!(digests.iter().map(|d| d.as_str()).collect::<Vec<_>>());
                 OciError::new(S::BAD_REQUEST, "MANIFEST_BLOB_UNKNOWN", message).with_detail(detail)
             }
             CoreError::TagImmutable { .. } => OciError::new(S::BAD_REQUEST, "TAG_INVALID", message),
-            CoreError::ImageReferencedByManifestList { .. } => OciError::new(S::CONFLICT, "DENIED", message),
+            CoreError::ImageReferencedByManifestList { .. } => {
+                OciError::new(S::CONFLICT, "DENIED", message)
+            }
             CoreError::RepositoryAlreadyExists { .. }
             | CoreError::RepositoryNotEmpty { .. }
             | CoreError::ImageAlreadyExists { .. }
@@ -137,7 +167,12 @@ impl IntoResponse for OciError {
             entry["detail"] = detail;
         }
         let body = json!({"errors": [entry]}).to_string();
-        let mut response = (self.status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body).into_response();
+        let mut response = (
+            self.status,
+            [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+            body,
+        )
+            .into_response();
         for (name, value) in self.headers {
             response.headers_mut().append(name, value);
         }

@@ -40,7 +40,9 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
         Ok(response) => response,
         Err(error) => error.into_response(),
     };
-    response.headers_mut().insert(API_VERSION, HeaderValue::from_static("registry/2.0"));
+    response
+        .headers_mut()
+        .insert(API_VERSION, HeaderValue::from_static("registry/2.0"));
     response
 }
 
@@ -55,25 +57,49 @@ async fn route(state: &AppState, request: Request) -> Result<Response> {
     let ctx = Ctx { state, ns };
 
     match (endpoint, method) {
-        (Endpoint::Base, Method::GET | Method::HEAD) => Ok(Json(json!({})).into_response_with(StatusCode::OK)),
+        (Endpoint::Base, Method::GET | Method::HEAD) => {
+            Ok(Json(json!({})).into_response_with(StatusCode::OK))
+        }
         (Endpoint::Catalog, Method::GET) => ctx.catalog(&query, request.uri().path()),
         (Endpoint::Tags { name }, Method::GET) => ctx.tags(&name, &query),
-        (Endpoint::Manifest { name, reference }, Method::GET) => ctx.get_manifest(&name, &reference, request.headers(), true),
-        (Endpoint::Manifest { name, reference }, Method::HEAD) => ctx.get_manifest(&name, &reference, request.headers(), false),
-        (Endpoint::Manifest { name, reference }, Method::PUT) => ctx.put_manifest(&name, &reference, &query, request).await,
-        (Endpoint::Manifest { name, reference }, Method::DELETE) => ctx.delete_manifest(&name, &reference).await,
-        (Endpoint::Blob { name, digest }, Method::GET) => ctx.get_blob(&name, &digest, request.headers(), true).await,
-        (Endpoint::Blob { name, digest }, Method::HEAD) => ctx.get_blob(&name, &digest, request.headers(), false).await,
-        (Endpoint::Blob { .. }, Method::DELETE) => {
-            Err(OciError::unsupported("blobs are deleted with the images that use them"))
+        (Endpoint::Manifest { name, reference }, Method::GET) => {
+            ctx.get_manifest(&name, &reference, request.headers(), true)
         }
-        (Endpoint::Uploads { name }, Method::POST) => ctx.start_upload(&name, &query, request).await,
-        (Endpoint::Upload { name, id }, Method::PATCH) => ctx.patch_upload(&name, &id, request).await,
-        (Endpoint::Upload { name, id }, Method::PUT) => ctx.finish_upload(&name, &id, &query, request).await,
+        (Endpoint::Manifest { name, reference }, Method::HEAD) => {
+            ctx.get_manifest(&name, &reference, request.headers(), false)
+        }
+        (Endpoint::Manifest { name, reference }, Method::PUT) => {
+            ctx.put_manifest(&name, &reference, &query, request).await
+        }
+        (Endpoint::Manifest { name, reference }, Method::DELETE) => {
+            ctx.delete_manifest(&name, &reference).await
+        }
+        (Endpoint::Blob { name, digest }, Method::GET) => {
+            ctx.get_blob(&name, &digest, request.headers(), true).await
+        }
+        (Endpoint::Blob { name, digest }, Method::HEAD) => {
+            ctx.get_blob(&name, &digest, request.headers(), false).await
+        }
+        (Endpoint::Blob { .. }, Method::DELETE) => Err(OciError::unsupported(
+            "blobs are deleted with the images that use them",
+        )),
+        (Endpoint::Uploads { name }, Method::POST) => {
+            ctx.start_upload(&name, &query, request).await
+        }
+        (Endpoint::Upload { name, id }, Method::PATCH) => {
+            ctx.patch_upload(&name, &id, request).await
+        }
+        (Endpoint::Upload { name, id }, Method::PUT) => {
+            ctx.finish_upload(&name, &id, &query, request).await
+        }
         (Endpoint::Upload { name, id }, Method::GET) => ctx.upload_status(&name, &id),
         (Endpoint::Upload { name, id }, Method::DELETE) => ctx.cancel_upload(&name, &id).await,
-        (Endpoint::Referrers { name, digest }, Method::GET) => ctx.referrers(&name, &digest, &query),
-        (_, method) => Err(OciError::unsupported(format!("{method} is not supported on this endpoint"))),
+        (Endpoint::Referrers { name, digest }, Method::GET) => {
+            ctx.referrers(&name, &digest, &query)
+        }
+        (_, method) => Err(OciError::unsupported(format!(
+            "{method} is not supported on this endpoint"
+        ))),
     }
 }
 
@@ -87,15 +113,25 @@ struct Query(Vec<(String, String)>);
 
 impl Query {
     fn parse(query: Option<&str>) -> Self {
-        Query(form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned().collect())
+        Query(
+            form_urlencoded::parse(query.unwrap_or("").as_bytes())
+                .into_owned()
+                .collect(),
+        )
     }
 
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.0.iter().filter(move |(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// `n` as a page size: absent = no limit; above 1000 refused, as on ECR.
@@ -119,7 +155,12 @@ struct Json(Value);
 
 impl Json {
     fn into_response_with(self, status: StatusCode) -> Response {
-        (status, [(header::CONTENT_TYPE, "application/json")], self.0.to_string()).into_response()
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/json")],
+            self.0.to_string(),
+        )
+            .into_response()
     }
 }
 
@@ -130,17 +171,22 @@ fn header_value(value: &str) -> HeaderValue {
 fn with_headers(status: StatusCode, headers: &[(HeaderName, String)]) -> Response {
     let mut response = status.into_response();
     for (name, value) in headers {
-        response.headers_mut().append(name.clone(), header_value(value));
+        response
+            .headers_mut()
+            .append(name.clone(), header_value(value));
     }
     response
 }
 
 fn parse_digest(digest: &str) -> Result<Digest> {
-    Digest::parse(digest).map_err(|e| OciError::digest_invalid(format!("invalid digest '{digest}': {e}")))
+    Digest::parse(digest)
+        .map_err(|e| OciError::digest_invalid(format!("invalid digest '{digest}': {e}")))
 }
 
 /// Turns an axum body into the stream of chunks the core consumes.
-fn body_stream(body: Body) -> impl futures_util::Stream<Item = std::result::Result<bytes::Bytes, axum::Error>> {
+fn body_stream(
+    body: Body,
+) -> impl futures_util::Stream<Item = std::result::Result<bytes::Bytes, axum::Error>> {
     body.into_data_stream()
 }
 
@@ -173,26 +219,44 @@ impl Ctx<'_> {
         let n = query.page_size()?;
         let last = query.get("last");
         let limit = n.map_or(usize::MAX / 2, |n| n + 1);
-        let mut tags = self.registry().list_tags(&self.ns, name.as_str(), last, limit)?;
+        let mut tags = self
+            .registry()
+            .list_tags(&self.ns, name.as_str(), last, limit)?;
         let more = n.is_some_and(|n| tags.len() > n);
         if let Some(n) = n {
             tags.truncate(n);
         }
-        let mut response = Json(json!({"name": name.as_str(), "tags": tags})).into_response_with(StatusCode::OK);
+        let mut response =
+            Json(json!({"name": name.as_str(), "tags": tags})).into_response_with(StatusCode::OK);
         if let (true, Some(n), Some(last)) = (more, n, tags.last()) {
             add_next_link(&mut response, &format!("/v2/{name}/tags/list"), n, last);
         }
         Ok(response)
     }
 
-    fn get_manifest(&self, name: &RepositoryName, reference: &str, headers: &HeaderMap, with_body: bool) -> Result<Response> {
+    fn get_manifest(
+        &self,
+        name: &RepositoryName,
+        reference: &str,
+        headers: &HeaderMap,
+        with_body: bool,
+    ) -> Result<Response> {
         let reference = Reference::parse(reference).map_err(OciError::from_reference)?;
-        let stored = self.registry().get_manifest(&self.ns, name.as_str(), &reference, with_body, with_body)?;
+        let stored = self.registry().get_manifest(
+            &self.ns,
+            name.as_str(),
+            &reference,
+            with_body,
+            with_body,
+        )?;
         if !accepts(headers, &stored.row.media_type) {
             return Err(OciError::new(
                 StatusCode::NOT_FOUND,
                 "MANIFEST_UNKNOWN",
-                format!("the manifest is a {}, which the Accept header does not allow", stored.row.media_type),
+                format!(
+                    "the manifest is a {}, which the Accept header does not allow",
+                    stored.row.media_type
+                ),
             ));
         }
         let mut response = match stored.body {
@@ -203,13 +267,26 @@ impl Ctx<'_> {
         h.insert(header::CONTENT_TYPE, header_value(&stored.row.media_type));
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(stored.row.size));
         h.insert(CONTENT_DIGEST, header_value(&stored.row.digest));
-        h.insert(header::ETAG, header_value(&format!("\"{}\"", stored.row.digest)));
+        h.insert(
+            header::ETAG,
+            header_value(&format!("\"{}\"", stored.row.digest)),
+        );
         Ok(response)
     }
 
-    async fn put_manifest(&self, name: &RepositoryName, reference: &str, query: &Query, request: Request) -> Result<Response> {
+    async fn put_manifest(
+        &self,
+        name: &RepositoryName,
+        reference: &str,
+        query: &Query,
+        request: Request,
+    ) -> Result<Response> {
         let reference = Reference::parse(reference).map_err(OciError::from_reference)?;
-        let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = read_limited(request.into_body(), MAX_MANIFEST_BYTES).await?;
         let (expected_digest, mut tags) = match reference {
             Reference::Tag(tag) => (None, vec![tag]),
@@ -224,11 +301,20 @@ impl Ctx<'_> {
             .put_manifest(
                 &self.ns,
                 name.as_str(),
-                ManifestPush { body, content_type, tags, expected_digest, front: PushFront::Registry },
+                ManifestPush {
+                    body,
+                    content_type,
+                    tags,
+                    expected_digest,
+                    front: PushFront::Registry,
+                },
             )
             .await?;
         let mut headers = vec![
-            (header::LOCATION, format!("/v2/{name}/manifests/{}", pushed.digest)),
+            (
+                header::LOCATION,
+                format!("/v2/{name}/manifests/{}", pushed.digest),
+            ),
             (CONTENT_DIGEST, pushed.digest.to_string()),
             (header::CONTENT_LENGTH, "0".to_owned()),
         ];
@@ -243,26 +329,48 @@ impl Ctx<'_> {
 
     async fn delete_manifest(&self, name: &RepositoryName, reference: &str) -> Result<Response> {
         let reference = Reference::parse(reference).map_err(OciError::from_reference)?;
-        self.registry().delete_manifest(&self.ns, name.as_str(), &reference).await?;
-        Ok(with_headers(StatusCode::ACCEPTED, &[(header::CONTENT_LENGTH, "0".into())]))
+        self.registry()
+            .delete_manifest(&self.ns, name.as_str(), &reference)
+            .await?;
+        Ok(with_headers(
+            StatusCode::ACCEPTED,
+            &[(header::CONTENT_LENGTH, "0".into())],
+        ))
     }
 
-    async fn get_blob(&self, name: &RepositoryName, digest: &str, headers: &HeaderMap, with_body: bool) -> Result<Response> {
+    async fn get_blob(
+        &self,
+        name: &RepositoryName,
+        digest: &str,
+        headers: &HeaderMap,
+        with_body: bool,
+    ) -> Result<Response> {
         let digest = parse_digest(digest)?;
-        let blob = self.registry().stat_blob(&self.ns, name.as_str(), &digest)?;
+        let blob = self
+            .registry()
+            .stat_blob(&self.ns, name.as_str(), &digest)?;
         let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
             None => None,
-            Some(spec) => Some(parse_range(spec, blob.size).ok_or_else(|| OciError::range_invalid(blob.size))?),
+            Some(spec) => Some(
+                parse_range(spec, blob.size).ok_or_else(|| OciError::range_invalid(blob.size))?,
+            ),
         };
         let (status, start, len) = match range {
             Some((start, end)) => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
             None => (StatusCode::OK, 0, blob.size),
         };
-        let body = if with_body { open_range(&blob, start, len).await? } else { Body::empty() };
+        let body = if with_body {
+            open_range(&blob, start, len).await?
+        } else {
+            Body::empty()
+        };
         let mut response = Response::new(body);
         *response.status_mut() = status;
         let h = response.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        );
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
         h.insert(CONTENT_DIGEST, header_value(digest.as_str()));
         h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
@@ -276,10 +384,19 @@ impl Ctx<'_> {
         Ok(response)
     }
 
-    async fn start_upload(&self, name: &RepositoryName, query: &Query, request: Request) -> Result<Response> {
+    async fn start_upload(
+        &self,
+        name: &RepositoryName,
+        query: &Query,
+        request: Request,
+    ) -> Result<Response> {
         if let (Some(mount), Some(from)) = (query.get("mount"), query.get("from")) {
             let digest = parse_digest(mount)?;
-            if let Some(blob) = self.registry().mount_blob(&self.ns, name.as_str(), &digest, from).await? {
+            if let Some(blob) = self
+                .registry()
+                .mount_blob(&self.ns, name.as_str(), &digest, from)
+                .await?
+            {
                 return Ok(blob_created(name, &blob));
             }
         }
@@ -287,19 +404,38 @@ impl Ctx<'_> {
             let digest = parse_digest(digest)?;
             let blob = self
                 .registry()
-                .put_blob(&self.ns, name.as_str(), &digest, body_stream(request.into_body()))
+                .put_blob(
+                    &self.ns,
+                    name.as_str(),
+                    &digest,
+                    body_stream(request.into_body()),
+                )
                 .await?;
             return Ok(blob_created(name, &blob));
         }
-        let id = self.registry().start_upload(&self.ns, name.as_str()).await?;
+        let id = self
+            .registry()
+            .start_upload(&self.ns, name.as_str())
+            .await?;
         Ok(upload_accepted(StatusCode::ACCEPTED, name, &id, 0))
     }
 
-    async fn patch_upload(&self, name: &RepositoryName, id: &str, request: Request) -> Result<Response> {
+    async fn patch_upload(
+        &self,
+        name: &RepositoryName,
+        id: &str,
+        request: Request,
+    ) -> Result<Response> {
         let range = chunk_range(request.headers())?;
         let size = self
             .registry()
-            .append_upload(&self.ns, name.as_str(), id, range, body_stream(request.into_body()))
+            .append_upload(
+                &self.ns,
+                name.as_str(),
+                id,
+                range,
+                body_stream(request.into_body()),
+            )
             .await?;
         Ok(upload_accepted(StatusCode::ACCEPTED, name, id, size))
     }
@@ -309,27 +445,43 @@ impl Ctx<'_> {
         Ok(upload_accepted(StatusCode::NO_CONTENT, name, id, size))
     }
 
-    async fn finish_upload(&self, name: &RepositoryName, id: &str, query: &Query, request: Request) -> Result<Response> {
+    async fn finish_upload(
+        &self,
+        name: &RepositoryName,
+        id: &str,
+        query: &Query,
+        request: Request,
+    ) -> Result<Response> {
         let digest = query
             .get("digest")
             .ok_or_else(|| OciError::digest_invalid("the digest query parameter is required"))?;
         let digest = parse_digest(digest)?;
         let blob = self
             .registry()
-            .finish_upload(&self.ns, name.as_str(), id, &digest, body_stream(request.into_body()))
+            .finish_upload(
+                &self.ns,
+                name.as_str(),
+                id,
+                &digest,
+                body_stream(request.into_body()),
+            )
             .await?;
         Ok(blob_created(name, &blob))
     }
 
     async fn cancel_upload(&self, name: &RepositoryName, id: &str) -> Result<Response> {
-        self.registry().cancel_upload(&self.ns, name.as_str(), id).await?;
+        self.registry()
+            .cancel_upload(&self.ns, name.as_str(), id)
+            .await?;
         Ok(with_headers(StatusCode::NO_CONTENT, &[]))
     }
 
     fn referrers(&self, name: &RepositoryName, digest: &str, query: &Query) -> Result<Response> {
         let subject = parse_digest(digest)?;
         let artifact_type = query.get("artifactType").filter(|t| !t.is_empty());
-        let rows = self.registry().referrers(&self.ns, name.as_str(), &subject, artifact_type)?;
+        let rows = self
+            .registry()
+            .referrers(&self.ns, name.as_str(), &subject, artifact_type)?;
         let manifests: Vec<Value> = rows
             .into_iter()
             .map(|r| {
@@ -337,16 +489,27 @@ impl Ctx<'_> {
                 if let Some(t) = r.artifact_type {
                     d["artifactType"] = Value::String(t);
                 }
-                if let Some(a) = r.annotations.and_then(|a| serde_json::from_str::<Value>(&a).ok()) {
+                if let Some(a) = r
+                    .annotations
+                    .and_then(|a| serde_json::from_str::<Value>(&a).ok())
+                {
                     d["annotations"] = a;
                 }
                 d
             })
             .collect();
         let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests});
-        let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, OCI_INDEX)], index.to_string()).into_response();
+        let mut response = (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, OCI_INDEX)],
+            index.to_string(),
+        )
+            .into_response();
         if artifact_type.is_some() {
-            response.headers_mut().insert(OCI_FILTERS_APPLIED, HeaderValue::from_static("artifactType"));
+            response.headers_mut().insert(
+                OCI_FILTERS_APPLIED,
+                HeaderValue::from_static("artifactType"),
+            );
         }
         Ok(response)
     }
@@ -355,14 +518,19 @@ impl Ctx<'_> {
 fn add_next_link(response: &mut Response, path: &str, n: usize, last: &str) {
     let last: String = form_urlencoded::byte_serialize(last.as_bytes()).collect();
     let link = format!("<{path}?n={n}&last={last}>; rel=\"next\"");
-    response.headers_mut().insert(header::LINK, header_value(&link));
+    response
+        .headers_mut()
+        .insert(header::LINK, header_value(&link));
 }
 
 fn blob_created(name: &RepositoryName, blob: &BlobInfo) -> Response {
     with_headers(
         StatusCode::CREATED,
         &[
-            (header::LOCATION, format!("/v2/{name}/blobs/{}", blob.digest)),
+            (
+                header::LOCATION,
+                format!("/v2/{name}/blobs/{}", blob.digest),
+            ),
             (CONTENT_DIGEST, blob.digest.to_string()),
             (header::CONTENT_LENGTH, "0".into()),
         ],
@@ -403,14 +571,29 @@ fn chunk_range(headers: &HeaderMap) -> Result<ChunkRange> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let Some(value) = headers.get(header::CONTENT_RANGE) else {
-        return Ok(ChunkRange { start: None, len: None });
+        return Ok(ChunkRange {
+            start: None,
+            len: None,
+        });
     };
-    let bad = || OciError::new(StatusCode::RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID", "invalid Content-Range");
+    let bad = || {
+        OciError::new(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "BLOB_UPLOAD_INVALID",
+            "invalid Content-Range",
+        )
+    };
     let text = value.to_str().map_err(|_| bad())?.trim();
     let text = text.strip_prefix("bytes ").unwrap_or(text);
     let (start, end) = text.split_once('-').ok_or_else(bad)?;
     let start: u64 = start.trim().parse().map_err(|_| bad())?;
-    let end: u64 = end.split('/').next().unwrap_or("").trim().parse().map_err(|_| bad())?;
+    let end: u64 = end
+        .split('/')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .parse()
+        .map_err(|_| bad())?;
     if end < start {
         return Err(bad());
     }
@@ -422,7 +605,10 @@ fn chunk_range(headers: &HeaderMap) -> Result<ChunkRange> {
             format!("Content-Length does not match Content-Range ({len} bytes)"),
         ));
     }
-    Ok(ChunkRange { start: Some(start), len: Some(len) })
+    Ok(ChunkRange {
+        start: Some(start),
+        len: Some(len),
+    })
 }
 
 /// A `Range: bytes=...` request against a blob of `size` bytes → inclusive (start, end).
@@ -464,8 +650,14 @@ async fn read_limited(body: Body, limit: usize) -> Result<bytes::Bytes> {
     let limited = http_body_util::Limited::new(body, limit);
     match limited.collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(OciError::from(crate::core::CoreError::ManifestTooLarge)),
-        Err(e) => Err(OciError::new(StatusCode::BAD_REQUEST, "SIZE_INVALID", format!("cannot read the body: {e}"))),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(OciError::from(crate::core::CoreError::ManifestTooLarge))
+        }
+        Err(e) => Err(OciError::new(
+            StatusCode::BAD_REQUEST,
+            "SIZE_INVALID",
+            format!("cannot read the body: {e}"),
+        )),
     }
 }
 

@@ -27,13 +27,18 @@ pub fn from_host(host: &str) -> Option<Namespace> {
 }
 
 pub fn host(headers: &HeaderMap) -> &str {
-    headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost")
+    headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost")
 }
 
 pub fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Namespace, OciError> {
     let host = host(headers);
     let by_host = from_host(host);
-    let credentials = headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
+    let credentials = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok());
     let now = state.registry.clock().now_millis();
     let by_token = credentials.map(|c| state.tokens.verify_basic(c, now));
 
@@ -57,7 +62,9 @@ pub fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Namespace, OciEr
             }
         }
         AuthMode::Off => match (by_host, by_token) {
-            (_, Some(Err(e @ crate::auth::token::TokenError::Expired))) => Err(OciError::from_token(e, host)),
+            (_, Some(Err(e @ crate::auth::token::TokenError::Expired))) => {
+                Err(OciError::from_token(e, host))
+            }
             (Some(ns), _) => Ok(ns),
             (None, Some(Ok(ns))) => Ok(ns),
             _ => Ok(state.default_namespace()),

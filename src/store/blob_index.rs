@@ -6,12 +6,18 @@ use super::StoreError;
 use crate::core::names::Digest;
 
 /// Size of a blob if it is linked into the repository.
-pub fn linked_size(conn: &Connection, repository_id: i64, digest: &Digest) -> Result<Option<u64>, StoreError> {
+pub fn linked_size(
+    conn: &Connection,
+    repository_id: i64,
+    digest: &Digest,
+) -> Result<Option<u64>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest \
          WHERE rb.repository_id = ?1 AND rb.digest = ?2",
     )?;
-    let size: Option<i64> = stmt.query_row(params![repository_id, digest.as_str()], |r| r.get(0)).optional()?;
+    let size: Option<i64> = stmt
+        .query_row(params![repository_id, digest.as_str()], |r| r.get(0))
+        .optional()?;
     Ok(size.map(|s| s as u64))
 }
 
@@ -23,13 +29,20 @@ pub fn add_and_link(
     size: u64,
     now: i64,
 ) -> Result<(), StoreError> {
-    conn.prepare_cached("INSERT INTO blobs (digest, size, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")?
-        .execute(params![digest.as_str(), size as i64, now])?;
+    conn.prepare_cached(
+        "INSERT INTO blobs (digest, size, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+    )?
+    .execute(params![digest.as_str(), size as i64, now])?;
     link(conn, repository_id, digest, now)
 }
 
 /// Links an already stored blob into a repository (a cross-repository mount).
-pub fn link(conn: &Connection, repository_id: i64, digest: &Digest, now: i64) -> Result<(), StoreError> {
+pub fn link(
+    conn: &Connection,
+    repository_id: i64,
+    digest: &Digest,
+    now: i64,
+) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO repository_blobs (repository_id, digest, linked_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
     )?
@@ -46,9 +59,14 @@ pub fn unlink(conn: &Connection, repository_id: i64, digest: &Digest) -> Result<
 }
 
 /// Which of `digests` are not linked into the repository, in the order given.
-pub fn missing(conn: &Connection, repository_id: i64, digests: &[Digest]) -> Result<Vec<Digest>, StoreError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT 1 FROM repository_blobs WHERE repository_id = ?1 AND digest = ?2")?;
+pub fn missing(
+    conn: &Connection,
+    repository_id: i64,
+    digests: &[Digest],
+) -> Result<Vec<Digest>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT 1 FROM repository_blobs WHERE repository_id = ?1 AND digest = ?2",
+    )?;
     let mut absent = Vec::new();
     for digest in digests {
         if !stmt.exists(params![repository_id, digest.as_str()])? {
@@ -60,10 +78,17 @@ pub fn missing(conn: &Connection, repository_id: i64, digests: &[Digest]) -> Res
 
 /// Whether any manifest still needs the blob (in any repository).
 pub fn is_referenced(conn: &Connection, digest: &Digest) -> Result<bool, StoreError> {
-    Ok(conn.prepare_cached("SELECT 1 FROM manifest_blobs WHERE digest = ?1")?.exists([digest.as_str()])?)
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM manifest_blobs WHERE digest = ?1")?
+        .exists([digest.as_str()])?)
 }
 
-pub fn insert_upload(conn: &Connection, id: &str, repository_id: i64, now: i64) -> Result<(), StoreError> {
+pub fn insert_upload(
+    conn: &Connection,
+    id: &str,
+    repository_id: i64,
+    now: i64,
+) -> Result<(), StoreError> {
     conn.prepare_cached("INSERT INTO uploads (id, repository_id, created_at) VALUES (?1, ?2, ?3)")?
         .execute(params![id, repository_id, now])?;
     Ok(())
@@ -77,7 +102,10 @@ pub fn upload_exists(conn: &Connection, id: &str, repository_id: i64) -> Result<
 }
 
 pub fn delete_upload(conn: &Connection, id: &str) -> Result<bool, StoreError> {
-    Ok(conn.prepare_cached("DELETE FROM uploads WHERE id = ?1")?.execute([id])? > 0)
+    Ok(conn
+        .prepare_cached("DELETE FROM uploads WHERE id = ?1")?
+        .execute([id])?
+        > 0)
 }
 
 /// Deletes sessions created before `before`; returns their ids so their files can go too.

@@ -34,7 +34,10 @@ impl BlobFiles {
         for dir in ["blobs/sha256", "uploads", "tmp"] {
             fs::create_dir_all(data_dir.join(dir))?;
         }
-        Ok(BlobFiles { root: data_dir.to_owned(), durable })
+        Ok(BlobFiles {
+            root: data_dir.to_owned(),
+            durable,
+        })
     }
 
     pub fn blob_path(&self, digest: &Digest) -> PathBuf {
@@ -99,7 +102,11 @@ pub struct HashedFile {
 
 impl HashedFile {
     pub fn new(file: File) -> Self {
-        HashedFile { file, hasher: Sha256::new(), len: 0 }
+        HashedFile {
+            file,
+            hasher: Sha256::new(),
+            len: 0,
+        }
     }
 
     fn absorb(&mut self, data: &[u8]) -> io::Result<()> {
@@ -144,7 +151,11 @@ pub struct BlobWriter {
 
 impl BlobWriter {
     pub fn new(target: HashedFile) -> Self {
-        BlobWriter { idle: Some(target), busy: None, buf: BytesMut::new() }
+        BlobWriter {
+            idle: Some(target),
+            busy: None,
+            buf: BytesMut::new(),
+        }
     }
 
     pub async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
@@ -169,7 +180,9 @@ impl BlobWriter {
         if let Some(handle) = self.busy.take() {
             return handle.await.map_err(io::Error::other)?;
         }
-        self.idle.take().ok_or_else(|| io::Error::other("blob writer used after failure"))
+        self.idle
+            .take()
+            .ok_or_else(|| io::Error::other("blob writer used after failure"))
     }
 
     /// Writes what is buffered and hands back the file, its hash and length.

@@ -81,48 +81,84 @@ pub fn insert(conn: &Connection, m: &NewManifest<'_>) -> Result<(i64, bool), Sto
         m.body
     ])?;
     let id = conn.last_insert_rowid();
-    let mut blob = conn.prepare_cached("INSERT OR IGNORE INTO manifest_blobs (manifest_id, digest) VALUES (?1, ?2)")?;
+    let mut blob = conn.prepare_cached(
+        "INSERT OR IGNORE INTO manifest_blobs (manifest_id, digest) VALUES (?1, ?2)",
+    )?;
     for digest in m.blobs {
         blob.execute(params![id, digest.as_str()])?;
     }
-    let mut child =
-        conn.prepare_cached("INSERT OR IGNORE INTO manifest_children (manifest_id, child_id) VALUES (?1, ?2)")?;
+    let mut child = conn.prepare_cached(
+        "INSERT OR IGNORE INTO manifest_children (manifest_id, child_id) VALUES (?1, ?2)",
+    )?;
     for child_id in m.children {
         child.execute(params![id, child_id])?;
     }
     Ok((id, true))
 }
 
-pub fn find_by_digest(conn: &Connection, repository_id: i64, digest: &Digest) -> Result<Option<ManifestRow>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM manifests m WHERE m.repository_id = ?1 AND m.digest = ?2");
-    Ok(conn.prepare_cached(&sql)?.query_row(params![repository_id, digest.as_str()], from_row).optional()?)
+pub fn find_by_digest(
+    conn: &Connection,
+    repository_id: i64,
+    digest: &Digest,
+) -> Result<Option<ManifestRow>, StoreError> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM manifests m WHERE m.repository_id = ?1 AND m.digest = ?2");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params![repository_id, digest.as_str()], from_row)
+        .optional()?)
 }
 
-pub fn find_by_tag(conn: &Connection, repository_id: i64, tag: &str) -> Result<Option<ManifestRow>, StoreError> {
+pub fn find_by_tag(
+    conn: &Connection,
+    repository_id: i64,
+    tag: &str,
+) -> Result<Option<ManifestRow>, StoreError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM tags t JOIN manifests m ON m.id = t.manifest_id \
          WHERE t.repository_id = ?1 AND t.name = ?2"
     );
-    Ok(conn.prepare_cached(&sql)?.query_row(params![repository_id, tag], from_row).optional()?)
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params![repository_id, tag], from_row)
+        .optional()?)
 }
 
 /// The stored bytes of a manifest.
 pub fn body(conn: &Connection, id: i64) -> Result<Vec<u8>, StoreError> {
-    let body = conn.prepare_cached("SELECT body FROM manifests WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
+    let body = conn
+        .prepare_cached("SELECT body FROM manifests WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
     body.ok_or_else(|| StoreError::Corrupt(format!("manifest {id} vanished")))
 }
 
 /// Ids of the manifests with these digests in the repository, `None` for each absent one.
-pub fn ids_by_digest(conn: &Connection, repository_id: i64, digests: &[Digest]) -> Result<Vec<Option<i64>>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT id FROM manifests WHERE repository_id = ?1 AND digest = ?2")?;
+pub fn ids_by_digest(
+    conn: &Connection,
+    repository_id: i64,
+    digests: &[Digest],
+) -> Result<Vec<Option<i64>>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id FROM manifests WHERE repository_id = ?1 AND digest = ?2")?;
     digests
         .iter()
-        .map(|d| Ok(stmt.query_row(params![repository_id, d.as_str()], |r| r.get(0)).optional()?))
+        .map(|d| {
+            Ok(stmt
+                .query_row(params![repository_id, d.as_str()], |r| r.get(0))
+                .optional()?)
+        })
         .collect()
 }
 
 /// Points a tag at a manifest; returns the manifest it pointed at before, if any.
-pub fn set_tag(conn: &Connection, repository_id: i64, tag: &str, manifest_id: i64, now: i64) -> Result<Option<i64>, StoreError> {
+pub fn set_tag(
+    conn: &Connection,
+    repository_id: i64,
+    tag: &str,
+    manifest_id: i64,
+    now: i64,
+) -> Result<Option<i64>, StoreError> {
     let previous = tag_target(conn, repository_id, tag)?;
     conn.prepare_cached(
         "INSERT INTO tags (repository_id, name, manifest_id, updated_at) VALUES (?1, ?2, ?3, ?4) \
@@ -132,7 +168,11 @@ pub fn set_tag(conn: &Connection, repository_id: i64, tag: &str, manifest_id: i6
     Ok(previous)
 }
 
-pub fn tag_target(conn: &Connection, repository_id: i64, tag: &str) -> Result<Option<i64>, StoreError> {
+pub fn tag_target(
+    conn: &Connection,
+    repository_id: i64,
+    tag: &str,
+) -> Result<Option<i64>, StoreError> {
     Ok(conn
         .prepare_cached("SELECT manifest_id FROM tags WHERE repository_id = ?1 AND name = ?2")?
         .query_row(params![repository_id, tag], |r| r.get(0))
@@ -148,29 +188,45 @@ pub fn delete_tag(conn: &Connection, repository_id: i64, tag: &str) -> Result<bo
 
 /// Tags of a manifest, in name order.
 pub fn tags_of(conn: &Connection, manifest_id: i64) -> Result<Vec<String>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT name FROM tags WHERE manifest_id = ?1 ORDER BY name")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT name FROM tags WHERE manifest_id = ?1 ORDER BY name")?;
     let tags = stmt.query_map([manifest_id], |r| r.get(0))?;
     Ok(tags.collect::<Result<_, _>>()?)
 }
 
 /// Tags of a repository in lexical order, strictly after `after`, at most `limit`.
-pub fn list_tags(conn: &Connection, repository_id: i64, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {
-    let mut stmt = conn
-        .prepare_cached("SELECT name FROM tags WHERE repository_id = ?1 AND name > ?2 ORDER BY name LIMIT ?3")?;
-    let tags = stmt.query_map(params![repository_id, after.unwrap_or(""), limit as i64], |r| r.get(0))?;
+pub fn list_tags(
+    conn: &Connection,
+    repository_id: i64,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT name FROM tags WHERE repository_id = ?1 AND name > ?2 ORDER BY name LIMIT ?3",
+    )?;
+    let tags = stmt.query_map(
+        params![repository_id, after.unwrap_or(""), limit as i64],
+        |r| r.get(0),
+    )?;
     Ok(tags.collect::<Result<_, _>>()?)
 }
 
 /// Whether an index in the repository lists this manifest as a child.
 pub fn is_child_of_an_index(conn: &Connection, manifest_id: i64) -> Result<bool, StoreError> {
-    Ok(conn.prepare_cached("SELECT 1 FROM manifest_children WHERE child_id = ?1")?.exists([manifest_id])?)
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM manifest_children WHERE child_id = ?1")?
+        .exists([manifest_id])?)
 }
 
 /// Deletes a manifest with its tags and references; returns the blobs it referenced.
 pub fn delete(conn: &Connection, manifest_id: i64) -> Result<Vec<String>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT digest FROM manifest_blobs WHERE manifest_id = ?1")?;
-    let blobs = stmt.query_map([manifest_id], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
-    conn.prepare_cached("DELETE FROM manifests WHERE id = ?1")?.execute([manifest_id])?;
+    let mut stmt =
+        conn.prepare_cached("SELECT digest FROM manifest_blobs WHERE manifest_id = ?1")?;
+    let blobs = stmt
+        .query_map([manifest_id], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    conn.prepare_cached("DELETE FROM manifests WHERE id = ?1")?
+        .execute([manifest_id])?;
     Ok(blobs)
 }
 
@@ -196,15 +252,18 @@ pub fn referrers(
          WHERE repository_id = ?1 AND subject_digest = ?2 AND (?3 IS NULL OR artifact_type = ?3) \
          ORDER BY pushed_at, digest",
     )?;
-    let rows = stmt.query_map(params![repository_id, subject.as_str(), artifact_type], |r| {
-        Ok(ReferrerRow {
-            digest: r.get(0)?,
-            media_type: r.get(1)?,
-            size: r.get(2)?,
-            artifact_type: r.get(3)?,
-            annotations: r.get(4)?,
-        })
-    })?;
+    let rows = stmt.query_map(
+        params![repository_id, subject.as_str(), artifact_type],
+        |r| {
+            Ok(ReferrerRow {
+                digest: r.get(0)?,
+                media_type: r.get(1)?,
+                size: r.get(2)?,
+                artifact_type: r.get(3)?,
+                annotations: r.get(4)?,
+            })
+        },
+    )?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

@@ -13,12 +13,11 @@
 //! No SQL exists outside this module: [`repositories`], [`manifests`] and [`blob_index`] hold the
 //! queries, as plain functions over a `&Connection`.
 
-pub mod blobs;
-mod migrations;
 pub mod blob_index;
+pub mod blobs;
 pub mod manifests;
+mod migrations;
 pub mod repositories;
-
 
 use std::path::Path;
 use std::sync::mpsc;
@@ -72,7 +71,13 @@ impl Store {
             .spawn(move || writer_loop(writer, queue))
             .map_err(|e| StoreError::Corrupt(format!("cannot start writer thread: {e}")))?;
 
-        Ok(Store { jobs, readers: Arc::new(ReaderPool { path, idle: Mutex::new(Vec::new()) }) })
+        Ok(Store {
+            jobs,
+            readers: Arc::new(ReaderPool {
+                path,
+                idle: Mutex::new(Vec::new()),
+            }),
+        })
     }
 
     /// Runs `f` in a write transaction; returns once its effects are committed (and, when
@@ -96,8 +101,11 @@ impl Store {
             });
             (ok, deliver)
         });
-        self.jobs.send(job).map_err(|_| E::from(StoreError::WriterGone))?;
-        rx.await.unwrap_or_else(|_| Err(E::from(StoreError::WriterGone)))
+        self.jobs
+            .send(job)
+            .map_err(|_| E::from(StoreError::WriterGone))?;
+        rx.await
+            .unwrap_or_else(|_| Err(E::from(StoreError::WriterGone)))
     }
 
     /// Runs `f` on a reader connection. Reads see every committed write.

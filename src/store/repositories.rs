@@ -61,10 +61,18 @@ pub fn insert(conn: &Connection, repo: &RepositoryRow) -> Result<Option<i64>, St
     Ok((inserted == 1).then(|| conn.last_insert_rowid()))
 }
 
-pub fn get(conn: &Connection, ns: &Namespace, name: &str) -> Result<Option<RepositoryRow>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM repositories WHERE account = ?1 AND region = ?2 AND name = ?3");
+pub fn get(
+    conn: &Connection,
+    ns: &Namespace,
+    name: &str,
+) -> Result<Option<RepositoryRow>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM repositories WHERE account = ?1 AND region = ?2 AND name = ?3"
+    );
     let mut stmt = conn.prepare_cached(&sql)?;
-    Ok(stmt.query_row(params![ns.account, ns.region, name], from_row).optional()?)
+    Ok(stmt
+        .query_row(params![ns.account, ns.region, name], from_row)
+        .optional()?)
 }
 
 /// Repositories of a namespace in name order, strictly after `after`, at most `limit`.
@@ -79,7 +87,10 @@ pub fn list(
          ORDER BY name LIMIT ?4"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![ns.account, ns.region, after.unwrap_or(""), limit as i64], from_row)?;
+    let rows = stmt.query_map(
+        params![ns.account, ns.region, after.unwrap_or(""), limit as i64],
+        from_row,
+    )?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -95,19 +106,25 @@ pub fn delete(conn: &Connection, id: i64) -> Result<(), StoreError> {
 }
 
 pub fn count_images(conn: &Connection, id: i64) -> Result<i64, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT count(*) FROM manifests WHERE repository_id = ?1")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT count(*) FROM manifests WHERE repository_id = ?1")?;
     Ok(stmt.query_row([id], |r| r.get(0))?)
 }
 
 pub fn resource_tags(conn: &Connection, id: i64) -> Result<Vec<(String, String)>, StoreError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT key, value FROM repository_resource_tags WHERE repository_id = ?1 ORDER BY key")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT key, value FROM repository_resource_tags WHERE repository_id = ?1 ORDER BY key",
+    )?;
     let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Sets (inserts or overwrites) resource tags.
-pub fn put_resource_tags(conn: &Connection, id: i64, tags: &[(String, String)]) -> Result<(), StoreError> {
+pub fn put_resource_tags(
+    conn: &Connection,
+    id: i64,
+    tags: &[(String, String)],
+) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO repository_resource_tags (repository_id, key, value) VALUES (?1, ?2, ?3) \
          ON CONFLICT (repository_id, key) DO UPDATE SET value = excluded.value",

@@ -1,0 +1,159 @@
+//! Repository operations: create, describe, delete.
+
+use super::{required, Api, Result};
+use crate::core::mutability::TagMutability;
+use crate::core::repositories::{NewRepository, Repository as CoreRepository};
+use crate::ecr::error::EcrError;
+use crate::ecr::generated::*;
+use crate::ecr::pagination;
+use crate::ecr::wire_types::Timestamp;
+use crate::ecr::RequestContext;
+
+pub async fn create_repository(
+    api: &Api,
+    ctx: &RequestContext,
+    input: CreateRepositoryRequest,
+) -> Result<CreateRepositoryResponse> {
+    let ns = ctx.namespace(input.registry_id.as_deref());
+    let mut new = NewRepository::named(required(input.repository_name, "repositoryName")?);
+    if let Some(m) = input.image_tag_mutability {
+        // The validator has checked the enum; the core knows every model value.
+        new.tag_mutability = TagMutability::parse(m.as_str()).ok_or_else(|| {
+            EcrError::constraint("imageTagMutability", "Member must satisfy enum value set")
+        })?;
+    }
+    new.exclusion_filters = input
+        .image_tag_mutability_exclusion_filters
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|f| f.filter)
+        .collect();
+    new.scan_on_push = input
+        .image_scanning_configuration
+        .and_then(|c| c.scan_on_push)
+        .unwrap_or(false);
+    if let Some(enc) = input.encryption_configuration {
+        if let Some(t) = enc.encryption_type {
+            new.encryption_type = t.as_str().to_owned();
+        }
+        new.kms_key = enc.kms_key;
+    }
+    new.resource_tags = resource_tags(input.tags.unwrap_or_default())?;
+    let repo = api.state.registry.create_repository(&ns, new).await?;
+    Ok(CreateRepositoryResponse {
+        repository: Some(repository_shape(api, repo)),
+    })
+}
+
+pub async fn describe_repositories(
+    api: &Api,
+    ctx: &RequestContext,
+    input: DescribeRepositoriesRequest,
+) -> Result<DescribeRepositoriesResponse> {
+    let ns = ctx.namespace(input.registry_id.as_deref());
+    if let Some(names) = input.repository_names {
+        if input.next_token.is_some() || input.max_results.is_some() {
+            return Err(EcrError::invalid_parameter(
+                "Invalid parameter at 'repositoryNames' failed to satisfy constraint: \
+                 'repositoryNames cannot be used with nextToken or maxResults'",
+            ));
+        }
+        let repos = api.state.registry.describe_repositories(&ns, &names)?;
+        return Ok(DescribeRepositoriesResponse {
+            repositories: Some(
+                repos
+                    .into_iter()
+                    .map(|r| repository_shape(api, r))
+                    .collect(),
+            ),
+            next_token: None,
+        });
+    }
+    let after = input
+        .next_token
+        .as_deref()
+        .map(|t| pagination::decode("DescribeRepositories", t))
+        .transpose()?;
+    let limit = pagination::page_size(input.max_results);
+    let mut repos = api
+        .state
+        .registry
+        .list_repositories(&ns, after.as_deref(), limit + 1)?;
+    let more = repos.len() > limit;
+    repos.truncate(limit);
+    let next_token = more
+        .then(|| {
+            repos
+                .last()
+                .map(|r| pagination::encode("DescribeRepositories", &r.row.name))
+        })
+        .flatten();
+    Ok(DescribeRepositoriesResponse {
+        repositories: Some(
+            repos
+                .into_iter()
+                .map(|r| repository_shape(api, r))
+                .collect(),
+        ),
+        next_token,
+    })
+}
+
+pub async fn delete_repository(
+    api: &Api,
+    ctx: &RequestContext,
+    input: DeleteRepositoryRequest,
+) -> Result<DeleteRepositoryResponse> {
+    let ns = ctx.namespace(input.registry_id.as_deref());
+    let name = required(input.repository_name, "repositoryName")?;
+    let repo = api
+        .state
+        .registry
+        .delete_repository(&ns, &name, input.force.unwrap_or(false))
+        .await?;
+    Ok(DeleteRepositoryResponse {
+        repository: Some(repository_shape(api, repo)),
+    })
+}
+
+/// The API's view of a repository.
+pub fn repository_shape(api: &Api, repo: CoreRepository) -> Repository {
+    let row = repo.row;
+    let mutability = TagMutability::parse(&row.tag_mutability).unwrap_or(TagMutability::Mutable);
+    Repository {
+        repository_arn: Some(repo.arn),
+        registry_id: Some(row.account),
+        repository_uri: Some(format!("{}/{}", api.state.registry_host, row.name)),
+        repository_name: Some(row.name),
+        created_at: Some(Timestamp::from_unix_millis(row.created_at)),
+        image_tag_mutability: Some(ImageTagMutability::from(mutability.as_str())),
+        image_tag_mutability_exclusion_filters: (!row.exclusion_filters.is_empty()).then(|| {
+            row.exclusion_filters
+                .into_iter()
+                .map(|filter| ImageTagMutabilityExclusionFilter {
+                    filter: Some(filter),
+                    filter_type: Some(ImageTagMutabilityExclusionFilterType::from("WILDCARD")),
+                })
+                .collect()
+        }),
+        image_scanning_configuration: Some(ImageScanningConfiguration {
+            scan_on_push: Some(row.scan_on_push),
+        }),
+        encryption_configuration: Some(EncryptionConfiguration {
+            encryption_type: Some(EncryptionType::from(row.encryption_type.as_str())),
+            kms_key: row.kms_key,
+        }),
+    }
+}
+
+pub fn resource_tags(tags: Vec<Tag>) -> Result<Vec<(String, String)>> {
+    tags.into_iter()
+        .map(|t| match t.key {
+            Some(key) => Ok((key, t.value.unwrap_or_default())),
+            None => Err(EcrError::new(
+                ErrorCode::InvalidTagParameterException,
+                "Tag keys must not be null",
+            )),
+        })
+        .collect()
+}
