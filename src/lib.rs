@@ -23,6 +23,7 @@ pub mod clock;
 pub mod config;
 pub mod core;
 pub mod ecr;
+pub mod lifecycle;
 pub mod oci;
 pub mod server;
 pub mod store;
