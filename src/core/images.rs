@@ -4,6 +4,7 @@
 
 use bytes::Bytes;
 
+use super::catalog::{FailureCode, ImageFailure, ImageId};
 use super::manifest::{self, ManifestKind, ParsedManifest};
 use super::names::{Digest, Reference, Tag};
 use super::repositories::Repository;
@@ -90,7 +91,8 @@ impl Registry {
                 Reference::Tag(tag) => manifest_sql::find_by_tag(c, repo.id, tag.as_str())?,
                 Reference::Digest(digest) => manifest_sql::find_by_digest(c, repo.id, digest)?,
             };
-            let Some(row) = row else {
+            // Archived images cannot be pulled: the registry answers as if they were absent.
+            let Some(row) = row.filter(|r| r.status == "ACTIVE") else {
                 return Err(CoreError::ManifestUnknown);
             };
             let body = if with_body {
@@ -106,29 +108,35 @@ impl Registry {
         Ok(StoredManifest { row, body })
     }
 
-    /// Deletes an image by digest (with all its tags), or just a tag.
+    /// Deletes an image by digest (with all its tags), or a tag (and the image with its last
+    /// tag) — the same rule as BatchDeleteImage.
     pub async fn delete_manifest(
         &self,
         ns: &Namespace,
         repo: &str,
         reference: &Reference,
     ) -> CoreResult<()> {
-        let (ns, repo, reference) = (ns.clone(), repo.to_owned(), reference.clone());
-        self.store
-            .write(move |c| {
-                let repo = repo_sql::get(c, &ns, &repo)?.ok_or_else(|| not_found(&ns, &repo))?;
-                match &reference {
-                    Reference::Tag(tag) => {
-                        if manifest_sql::delete_tag(c, repo.id, tag.as_str())? {
-                            Ok(())
-                        } else {
-                            Err(CoreError::ManifestUnknown)
-                        }
-                    }
-                    Reference::Digest(digest) => delete_image(c, repo.id, digest),
-                }
-            })
-            .await
+        let id = match reference {
+            Reference::Tag(tag) => ImageId {
+                digest: None,
+                tag: Some(tag.to_string()),
+            },
+            Reference::Digest(digest) => ImageId {
+                digest: Some(digest.to_string()),
+                tag: None,
+            },
+        };
+        let mut batch = self.delete_images(ns, repo, vec![id]).await?;
+        match batch.failures.pop() {
+            None => Ok(()),
+            Some(ImageFailure {
+                code: FailureCode::ImageReferencedByManifestList,
+                id,
+            }) => Err(CoreError::ImageReferencedByManifestList {
+                digest: id.digest.unwrap_or_default(),
+            }),
+            Some(_) => Err(CoreError::ManifestUnknown),
+        }
     }
 
     /// Tags of a repository in lexical order, after `after`, at most `limit`.
@@ -145,32 +153,28 @@ impl Registry {
             .read(|c| manifest_sql::list_tags(c, repo.id, after, limit))?)
     }
 
-    /// Manifests whose subject is `subject` in this repository (the referrers index).
+    /// Manifests whose subject is `subject` in this repository (the referrers index), oldest
+    /// first; with `artifact_types`, only those of one of these types.
     pub fn referrers(
         &self,
         ns: &Namespace,
         repo: &str,
         subject: &Digest,
-        artifact_type: Option<&str>,
+        artifact_types: &[String],
     ) -> CoreResult<Vec<ReferrerRow>> {
         let repo = self.repository(ns, repo)?;
-        Ok(self
+        let mut rows = self
             .store
-            .read(|c| manifest_sql::referrers(c, repo.id, subject, artifact_type))?)
+            .read(|c| manifest_sql::referrers(c, repo.id, subject))?;
+        if !artifact_types.is_empty() {
+            rows.retain(|r| {
+                r.artifact_type
+                    .as_ref()
+                    .is_some_and(|t| artifact_types.contains(t))
+            });
+        }
+        Ok(rows)
     }
-}
-
-/// Deletes one image: refused while an index lists it.
-fn delete_image(c: &Conn, repository_id: i64, digest: &Digest) -> CoreResult<()> {
-    let row = manifest_sql::find_by_digest(c, repository_id, digest)?
-        .ok_or(CoreError::ManifestUnknown)?;
-    if manifest_sql::is_child_of_an_index(c, row.id)? {
-        return Err(CoreError::ImageReferencedByManifestList {
-            digest: digest.to_string(),
-        });
-    }
-    manifest_sql::delete(c, row.id)?;
-    Ok(())
 }
 
 /// The body of a push, inside the write transaction: every check that needs the repository's
@@ -198,7 +202,8 @@ fn store_manifest(
         match manifest_sql::find_by_digest(c, repo_id, digest)? {
             Some(child) => {
                 children.push(child.id);
-                children_size += child.image_size;
+                // ECR reports an index as large as its largest image.
+                children_size = children_size.max(child.image_size);
             }
             None => absent.push(digest.clone()),
         }

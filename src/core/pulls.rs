@@ -22,17 +22,34 @@ impl PullRecorder {
         *entry = (*entry).max(at);
     }
 
+    /// A pull recorded but not yet written.
+    pub fn pending(&self, manifest_id: i64) -> Option<i64> {
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&manifest_id)
+            .copied()
+    }
+
     pub async fn flush(&self, store: &Store) -> CoreResult<()> {
+        // Entries stay visible (to `pending`) until they are committed.
         let batch: Vec<(i64, i64)> = {
-            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-            pending.drain().collect()
+            let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            pending.iter().map(|(id, at)| (*id, *at)).collect()
         };
         if batch.is_empty() {
             return Ok(());
         }
+        let written = batch.clone();
         store
             .write(move |c| manifests::record_pulls(c, &batch))
             .await?;
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        for (id, at) in written {
+            if pending.get(&id) == Some(&at) {
+                pending.remove(&id);
+            }
+        }
         Ok(())
     }
 }

@@ -44,12 +44,12 @@ fn selects(rule: &Rule, image: &ImageFacts) -> bool {
         TagStatus::Any => true,
         TagStatus::Tagged => match &rule.tags {
             // Each prefix (pattern) must be matched by some tag; different tags may match different ones.
-            TagMatch::Prefixes(prefixes) => {
-                prefixes.iter().all(|p| image.tags.iter().any(|t| t.starts_with(p.as_str())))
-            }
-            TagMatch::Patterns(patterns) => {
-                patterns.iter().all(|p| image.tags.iter().any(|t| wildcard_match(p, t)))
-            }
+            TagMatch::Prefixes(prefixes) => prefixes
+                .iter()
+                .all(|p| image.tags.iter().any(|t| t.starts_with(p.as_str()))),
+            TagMatch::Patterns(patterns) => patterns
+                .iter()
+                .all(|p| image.tags.iter().any(|t| wildcard_match(p, t))),
             TagMatch::None => !image.tags.is_empty(),
         },
     }
@@ -58,7 +58,12 @@ fn selects(rule: &Rule, image: &ImageFacts) -> bool {
 fn reference_time(rule: &Rule, image: &ImageFacts) -> Option<Millis> {
     match rule.count_type {
         CountType::ImageCountMoreThan | CountType::SinceImagePushed => Some(image.pushed_at),
-        CountType::SinceImagePulled => Some(image.last_pulled_at.unwrap_or(image.pushed_at).max(image.pushed_at)),
+        CountType::SinceImagePulled => Some(
+            image
+                .last_pulled_at
+                .unwrap_or(image.pushed_at)
+                .max(image.pushed_at),
+        ),
         CountType::SinceImageTransitioned => image.archived_at,
     }
 }
@@ -66,17 +71,31 @@ fn reference_time(rule: &Rule, image: &ImageFacts) -> Option<Millis> {
 pub fn evaluate(policy: &Policy, images: &[ImageFacts], now: Millis) -> Vec<Decision> {
     let mut decisions = Vec::new();
     for class in [StorageClass::Standard, StorageClass::Archive] {
-        let candidates: Vec<&ImageFacts> =
-            images.iter().filter(|i| i.storage_class == Some(class) && !i.protected).collect();
+        let candidates: Vec<&ImageFacts> = images
+            .iter()
+            .filter(|i| i.storage_class == Some(class) && !i.protected)
+            .collect();
         let mut claimed: HashSet<&str> = HashSet::new();
         let mut marked: HashSet<&str> = HashSet::new();
         for rule in policy.rules.iter().filter(|r| r.storage_class == class) {
-            let mut matching: Vec<&ImageFacts> = candidates.iter().copied().filter(|i| selects(rule, i)).collect();
+            let mut matching: Vec<&ImageFacts> = candidates
+                .iter()
+                .copied()
+                .filter(|i| selects(rule, i))
+                .collect();
             let victims: Vec<&ImageFacts> = match rule.count_type {
                 CountType::ImageCountMoreThan => {
                     // Newest first; ties broken by digest so the outcome never depends on input order.
-                    matching.sort_by(|a, b| b.pushed_at.cmp(&a.pushed_at).then_with(|| a.digest.cmp(&b.digest)));
-                    matching.iter().copied().skip(rule.count_number as usize).collect()
+                    matching.sort_by(|a, b| {
+                        b.pushed_at
+                            .cmp(&a.pushed_at)
+                            .then_with(|| a.digest.cmp(&b.digest))
+                    });
+                    matching
+                        .iter()
+                        .copied()
+                        .skip(rule.count_number as usize)
+                        .collect()
                 }
                 _ => {
                     let age_limit = rule.count_number.saturating_mul(DAY_MS);
@@ -90,7 +109,11 @@ pub fn evaluate(policy: &Policy, images: &[ImageFacts], now: Millis) -> Vec<Deci
             for image in victims {
                 let digest = image.digest.as_str();
                 if !claimed.contains(digest) && marked.insert(digest) {
-                    decisions.push(Decision { digest: digest.to_owned(), rule_priority: rule.priority, action: rule.action });
+                    decisions.push(Decision {
+                        digest: digest.to_owned(),
+                        rule_priority: rule.priority,
+                        action: rule.action,
+                    });
                 }
             }
             claimed.extend(matching.iter().map(|i| i.digest.as_str()));
@@ -130,7 +153,10 @@ mod tests {
     }
 
     fn expired(p: &Policy, images: &[ImageFacts]) -> Vec<String> {
-        let mut names: Vec<String> = evaluate(p, images, NOW).into_iter().map(|d| d.digest).collect();
+        let mut names: Vec<String> = evaluate(p, images, NOW)
+            .into_iter()
+            .map(|d| d.digest)
+            .collect();
         names.sort();
         names
     }
@@ -142,13 +168,20 @@ mod tests {
     }
 
     fn older(status_and_tags: &str, days: i64) -> String {
-        format!(r#"{{{status_and_tags},"countType":"sinceImagePushed","countUnit":"days","countNumber":{days}}}"#)
+        format!(
+            r#"{{{status_and_tags},"countType":"sinceImagePushed","countUnit":"days","countNumber":{days}}}"#
+        )
     }
 
     #[test]
     fn untagged_older_than_14_days() {
         let p = policy(&[rule(1, &older(r#""tagStatus":"untagged""#, 14), EXPIRE)]);
-        let images = [img("old", &[], 15), img("fresh", &[], 13), img("tagged-old", &["v1"], 30), img("exactly", &[], 14)];
+        let images = [
+            img("old", &[], 15),
+            img("fresh", &[], 13),
+            img("tagged-old", &["v1"], 30),
+            img("exactly", &[], 14),
+        ];
         // Exactly 14 days old is not older than 14 days.
         assert_eq!(expired(&p, &images), ["old"]);
     }
@@ -156,7 +189,12 @@ mod tests {
     #[test]
     fn keep_only_one_untagged_image() {
         let p = policy(&[rule(1, &keep(r#""tagStatus":"untagged""#, 1), EXPIRE)]);
-        let images = [img("a", &[], 3), img("b", &[], 2), img("c", &[], 1), img("t", &["x"], 9)];
+        let images = [
+            img("a", &[], 3),
+            img("b", &[], 2),
+            img("c", &[], 1),
+            img("t", &["x"], 9),
+        ];
         assert_eq!(expired(&p, &images), ["a", "b"]);
     }
 
@@ -164,8 +202,16 @@ mod tests {
     fn multiple_rules_prod_then_beta() {
         // Docs, "Filtering on multiple rules", example A.
         let p = policy(&[
-            rule(1, &keep(r#""tagStatus":"tagged","tagPrefixList":["prod"]"#, 1), EXPIRE),
-            rule(2, &keep(r#""tagStatus":"tagged","tagPrefixList":["beta"]"#, 1), EXPIRE),
+            rule(
+                1,
+                &keep(r#""tagStatus":"tagged","tagPrefixList":["prod"]"#, 1),
+                EXPIRE,
+            ),
+            rule(
+                2,
+                &keep(r#""tagStatus":"tagged","tagPrefixList":["beta"]"#, 1),
+                EXPIRE,
+            ),
         ]);
         let images = [
             img("A", &["beta-1", "prod-1"], 10),
@@ -180,8 +226,16 @@ mod tests {
     fn multiple_rules_all_images_prod_tagged() {
         // Docs, "Filtering on multiple rules", example B.
         let p = policy(&[
-            rule(1, &keep(r#""tagStatus":"tagged","tagPrefixList":["prod"]"#, 1), EXPIRE),
-            rule(2, &keep(r#""tagStatus":"tagged","tagPrefixList":["beta"]"#, 1), EXPIRE),
+            rule(
+                1,
+                &keep(r#""tagStatus":"tagged","tagPrefixList":["prod"]"#, 1),
+                EXPIRE,
+            ),
+            rule(
+                2,
+                &keep(r#""tagStatus":"tagged","tagPrefixList":["beta"]"#, 1),
+                EXPIRE,
+            ),
         ]);
         let images = [
             img("A", &["beta-1", "prod-1"], 10),
@@ -194,7 +248,14 @@ mod tests {
     #[test]
     fn several_prefixes_in_one_rule_must_all_match() {
         // Docs, "Filtering on multiple tags in a single rule".
-        let p = policy(&[rule(1, &keep(r#""tagStatus":"tagged","tagPrefixList":["alpha","beta"]"#, 1), EXPIRE)]);
+        let p = policy(&[rule(
+            1,
+            &keep(
+                r#""tagStatus":"tagged","tagPrefixList":["alpha","beta"]"#,
+                1,
+            ),
+            EXPIRE,
+        )]);
         let images = [
             img("A", &["alpha-1", "beta-1", "gamma-1"], 10),
             img("B", &["alpha-2", "beta-2"], 9),
@@ -202,7 +263,14 @@ mod tests {
             img("D", &["alpha-4"], 20),
         ];
         assert_eq!(expired(&p, &images), ["A", "B"]);
-        let by_age = policy(&[rule(1, &older(r#""tagStatus":"tagged","tagPrefixList":["alpha","beta"]"#, 5), EXPIRE)]);
+        let by_age = policy(&[rule(
+            1,
+            &older(
+                r#""tagStatus":"tagged","tagPrefixList":["alpha","beta"]"#,
+                5,
+            ),
+            EXPIRE,
+        )]);
         assert_eq!(expired(&by_age, &images), ["A", "B", "C"]);
     }
 
@@ -210,7 +278,11 @@ mod tests {
     fn any_rule_only_marks_images_no_earlier_rule_matched() {
         // Docs, "Filtering on all images", example B.
         let p = policy(&[
-            rule(1, &keep(r#""tagStatus":"tagged","tagPrefixList":["alpha"]"#, 1), EXPIRE),
+            rule(
+                1,
+                &keep(r#""tagStatus":"tagged","tagPrefixList":["alpha"]"#, 1),
+                EXPIRE,
+            ),
             rule(2, &older(r#""tagStatus":"untagged""#, 1), EXPIRE),
             rule(3, &keep(r#""tagStatus":"any""#, 1), EXPIRE),
         ]);
@@ -228,10 +300,23 @@ mod tests {
 
     #[test]
     fn pattern_wildcards_match_whole_tags() {
-        let p = policy(&[rule(1, &keep(r#""tagStatus":"tagged","tagPatternList":["prod*"]"#, 1), EXPIRE)]);
-        let images = [img("a", &["prod"], 3), img("b", &["production-team1"], 2), img("c", &["preprod"], 2), img("d", &["prod1"], 1)];
+        let p = policy(&[rule(
+            1,
+            &keep(r#""tagStatus":"tagged","tagPatternList":["prod*"]"#, 1),
+            EXPIRE,
+        )]);
+        let images = [
+            img("a", &["prod"], 3),
+            img("b", &["production-team1"], 2),
+            img("c", &["preprod"], 2),
+            img("d", &["prod1"], 1),
+        ];
         assert_eq!(expired(&p, &images), ["a", "b"]);
-        let inner = policy(&[rule(1, &older(r#""tagStatus":"tagged","tagPatternList":["*prod*"]"#, 1), EXPIRE)]);
+        let inner = policy(&[rule(
+            1,
+            &older(r#""tagStatus":"tagged","tagPatternList":["*prod*"]"#, 1),
+            EXPIRE,
+        )]);
         assert_eq!(expired(&inner, &images), ["a", "b", "c"]);
     }
 
@@ -297,10 +382,18 @@ mod tests {
     fn a_tag_moved_to_another_image_counts_for_its_new_image() {
         // "latest" moved from old to new: old is now untagged and falls under the untagged rule.
         let p = policy(&[
-            rule(1, &keep(r#""tagStatus":"tagged","tagPrefixList":["latest"]"#, 1), EXPIRE),
+            rule(
+                1,
+                &keep(r#""tagStatus":"tagged","tagPrefixList":["latest"]"#, 1),
+                EXPIRE,
+            ),
             rule(2, &keep(r#""tagStatus":"untagged""#, 1), EXPIRE),
         ]);
-        let images = [img("old", &[], 10), img("older", &[], 20), img("new", &["latest"], 1)];
+        let images = [
+            img("old", &[], 10),
+            img("older", &[], 20),
+            img("new", &["latest"], 1),
+        ];
         assert_eq!(expired(&p, &images), ["older"]);
     }
 }

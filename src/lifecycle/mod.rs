@@ -8,3 +8,4 @@
 
 pub mod evaluate;
 pub mod policy;
+pub mod runner;

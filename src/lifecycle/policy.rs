@@ -104,13 +104,28 @@ fn object<'a>(v: &'a Value) -> Result<&'a Map<String, Value>, PolicyError> {
 }
 
 /// The schema's checks of one object: only `allowed` keys, all `required` keys.
-fn check_keys(obj: &Map<String, Value>, allowed: &[&str], required: &[&str]) -> Result<(), PolicyError> {
-    let mut missing: Vec<&str> = required.iter().copied().filter(|k| !obj.contains_key(*k)).collect();
+fn check_keys(
+    obj: &Map<String, Value>,
+    allowed: &[&str],
+    required: &[&str],
+) -> Result<(), PolicyError> {
+    let mut missing: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|k| !obj.contains_key(*k))
+        .collect();
     missing.sort_unstable();
     if !missing.is_empty() {
-        return fail(format!("object has missing required properties ({})", json_list(&missing)));
+        return fail(format!(
+            "object has missing required properties ({})",
+            json_list(&missing)
+        ));
     }
-    let mut unknown: Vec<&str> = obj.keys().map(String::as_str).filter(|k| !allowed.contains(k)).collect();
+    let mut unknown: Vec<&str> = obj
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !allowed.contains(k))
+        .collect();
     unknown.sort_unstable();
     if !unknown.is_empty() {
         return fail(format!(
@@ -128,14 +143,19 @@ fn enumerated<'a>(v: &'a Value, values: &[&str]) -> Result<&'a str, PolicyError>
     } else {
         let mut sorted = values.to_vec();
         sorted.sort_unstable();
-        fail(format!("instance value ({s}) not found in enum :(possible values: {})", json_list(&sorted)))
+        fail(format!(
+            "instance value ({s}) not found in enum :(possible values: {})",
+            json_list(&sorted)
+        ))
     }
 }
 
 fn positive(v: &Value) -> Result<i64, PolicyError> {
     let n = v.as_i64().map_or_else(|| wrong_type(v, "integer"), Ok)?;
     if n < 1 {
-        return fail(format!("numeric instance is lower than the required minimum (minimum: 1, found: {n})"));
+        return fail(format!(
+            "numeric instance is lower than the required minimum (minimum: 1, found: {n})"
+        ));
     }
     Ok(n)
 }
@@ -144,7 +164,11 @@ fn strings(v: &Value) -> Result<Vec<String>, PolicyError> {
     let items = v.as_array().map_or_else(|| wrong_type(v, "array"), Ok)?;
     items
         .iter()
-        .map(|i| i.as_str().map(str::to_owned).map_or_else(|| wrong_type(i, "string"), Ok))
+        .map(|i| {
+            i.as_str()
+                .map(str::to_owned)
+                .map_or_else(|| wrong_type(i, "string"), Ok)
+        })
         .collect()
 }
 
@@ -163,12 +187,19 @@ pub fn parse(text: &str) -> Result<Policy, PolicyError> {
         _ => return fail("Could not map policyString into LifecyclePolicy."),
     };
     check_keys(top, &["rules"], &["rules"])?;
-    let rules = top["rules"].as_array().map_or_else(|| wrong_type(&top["rules"], "array"), Ok)?;
+    let rules = top["rules"]
+        .as_array()
+        .map_or_else(|| wrong_type(&top["rules"], "array"), Ok)?;
     if rules.is_empty() {
-        return fail("array is too short: must have at least 1 elements but instance has 0 elements");
+        return fail(
+            "array is too short: must have at least 1 elements but instance has 0 elements",
+        );
     }
     if rules.len() > MAX_RULES {
-        return fail(format!("a policy has at most {MAX_RULES} rules, found {}", rules.len()));
+        return fail(format!(
+            "a policy has at most {MAX_RULES} rules, found {}",
+            rules.len()
+        ));
     }
     let mut parsed: Vec<Rule> = rules.iter().map(parse_rule).collect::<Result<_, _>>()?;
     check_policy(&parsed)?;
@@ -178,7 +209,11 @@ pub fn parse(text: &str) -> Result<Policy, PolicyError> {
 
 fn parse_rule(value: &Value) -> Result<Rule, PolicyError> {
     let rule = object(value)?;
-    check_keys(rule, &["rulePriority", "description", "selection", "action"], &["action", "rulePriority", "selection"])?;
+    check_keys(
+        rule,
+        &["rulePriority", "description", "selection", "action"],
+        &["action", "rulePriority", "selection"],
+    )?;
     let priority = positive(&rule["rulePriority"])?;
     let description = match rule.get("description") {
         None => None,
@@ -189,7 +224,15 @@ fn parse_rule(value: &Value) -> Result<Rule, PolicyError> {
     let selection = object(&rule["selection"])?;
     check_keys(
         selection,
-        &["tagStatus", "tagPatternList", "tagPrefixList", "storageClass", "countType", "countUnit", "countNumber"],
+        &[
+            "tagStatus",
+            "tagPatternList",
+            "tagPrefixList",
+            "storageClass",
+            "countType",
+            "countUnit",
+            "countNumber",
+        ],
         &["countNumber", "countType", "tagStatus"],
     )?;
     let tag_status = match enumerated(&selection["tagStatus"], &["tagged", "untagged", "any"])? {
@@ -199,7 +242,12 @@ fn parse_rule(value: &Value) -> Result<Rule, PolicyError> {
     };
     let count_type = match enumerated(
         &selection["countType"],
-        &["imageCountMoreThan", "sinceImagePushed", "sinceImagePulled", "sinceImageTransitioned"],
+        &[
+            "imageCountMoreThan",
+            "sinceImagePushed",
+            "sinceImagePulled",
+            "sinceImageTransitioned",
+        ],
     )? {
         "imageCountMoreThan" => CountType::ImageCountMoreThan,
         "sinceImagePushed" => CountType::SinceImagePushed,
@@ -228,7 +276,9 @@ fn parse_rule(value: &Value) -> Result<Rule, PolicyError> {
         (TagStatus::Tagged, Some(p), None) if !p.is_empty() => TagMatch::Prefixes(p),
         (TagStatus::Tagged, None, Some(p)) if !p.is_empty() => {
             if let Some(bad) = p.iter().find(|q| q.matches('*').count() > MAX_WILDCARDS) {
-                return fail(format!("tagPatternList '{bad}' has more than {MAX_WILDCARDS} wildcards"));
+                return fail(format!(
+                    "tagPatternList '{bad}' has more than {MAX_WILDCARDS} wildcards"
+                ));
             }
             TagMatch::Patterns(p)
         }
@@ -239,18 +289,27 @@ fn parse_rule(value: &Value) -> Result<Rule, PolicyError> {
             return fail("tagPrefixList or tagPatternList must be specified and non-empty when tagStatus is tagged");
         }
         (_, None, None) => TagMatch::None,
-        (_, _, _) => return fail("tagPrefixList and tagPatternList can only be used when tagStatus is tagged"),
+        (_, _, _) => {
+            return fail(
+                "tagPrefixList and tagPatternList can only be used when tagStatus is tagged",
+            )
+        }
     };
 
     let action = object(&rule["action"])?;
     check_keys(action, &["type", "targetStorageClass"], &["type"])?;
-    let action = match (enumerated(&action["type"], &["expire", "transition"])?, action.get("targetStorageClass")) {
+    let action = match (
+        enumerated(&action["type"], &["expire", "transition"])?,
+        action.get("targetStorageClass"),
+    ) {
         ("expire", None) => Action::Expire,
         ("transition", Some(target)) => {
             enumerated(target, &["archive"])?;
             Action::Transition
         }
-        ("transition", None) => return fail("object has missing required properties ([\"targetStorageClass\"])"),
+        ("transition", None) => {
+            return fail("object has missing required properties ([\"targetStorageClass\"])")
+        }
         _ => return no_schema(),
     };
 
@@ -275,7 +334,16 @@ fn parse_rule(value: &Value) -> Result<Rule, PolicyError> {
         _ => {}
     }
 
-    Ok(Rule { priority, description, tag_status, tags, storage_class, count_type, count_number, action })
+    Ok(Rule {
+        priority,
+        description,
+        tag_status,
+        tags,
+        storage_class,
+        count_type,
+        count_number,
+        action,
+    })
 }
 
 /// Checks across rules.
@@ -283,7 +351,10 @@ fn check_policy(rules: &[Rule]) -> Result<(), PolicyError> {
     let mut priorities = BTreeSet::new();
     for rule in rules {
         if !priorities.insert(rule.priority) {
-            return fail(format!("rulePriority {} is used by more than one rule", rule.priority));
+            return fail(format!(
+                "rulePriority {} is used by more than one rule",
+                rule.priority
+            ));
         }
     }
     for class in [StorageClass::Standard, StorageClass::Archive] {
@@ -297,7 +368,12 @@ fn check_policy(rules: &[Rule]) -> Result<(), PolicyError> {
                 ));
             }
         }
-        if of_class.iter().filter(|r| r.tag_status == TagStatus::Untagged).count() > 1 {
+        if of_class
+            .iter()
+            .filter(|r| r.tag_status == TagStatus::Untagged)
+            .count()
+            > 1
+        {
             return fail("only one rule can select untagged images");
         }
         let mut seen = BTreeSet::new();
@@ -343,7 +419,10 @@ mod tests {
            "action": {"type": "expire"}}]}"#;
         let policy = parse(text).unwrap();
         assert_eq!(policy.rules.len(), 4);
-        assert_eq!(policy.rules[0].tags, TagMatch::Patterns(vec!["v*.*.*".into()]));
+        assert_eq!(
+            policy.rules[0].tags,
+            TagMatch::Patterns(vec!["v*.*.*".into()])
+        );
         assert_eq!(policy.rules[3].storage_class, StorageClass::Archive);
     }
 

@@ -32,14 +32,23 @@ impl TestServer {
     }
 
     pub async fn start_in(dir: tempfile::TempDir, config: Config) -> TestServer {
-        let server = Server::bind(config, Clock::new()).await.expect("ecrd starts");
+        let server = Server::bind(config, Clock::new())
+            .await
+            .expect("ecrd starts");
         let addr = server.local_addr;
         let state = server.state.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(server.run(async {
             let _ = stopped.await;
         }));
-        TestServer { addr, url: format!("http://{addr}"), state, stop: Some(stop), task: Some(task), dir }
+        TestServer {
+            addr,
+            url: format!("http://{addr}"),
+            state,
+            stop: Some(stop),
+            task: Some(task),
+            dir,
+        }
     }
 
     /// Stops the server gracefully and hands back its data dir.
@@ -65,7 +74,13 @@ impl TestServer {
             .behavior_version(BehaviorVersion::latest())
             .endpoint_url(&self.url)
             .region(Region::new(region.to_owned()))
-            .credentials_provider(Credentials::new(access_key_id, "secret", None, None, "tests"))
+            .credentials_provider(Credentials::new(
+                access_key_id,
+                "secret",
+                None,
+                None,
+                "tests",
+            ))
             .build();
         aws_sdk_ecr::Client::from_conf(config)
     }
@@ -77,8 +92,18 @@ impl TestServer {
 
     /// `Authorization: Basic ...` for the default account.
     pub async fn basic(&self) -> String {
-        let token = self.ecr().get_authorization_token().send().await.expect("token");
-        format!("Basic {}", token.authorization_data()[0].authorization_token().expect("token"))
+        let token = self
+            .ecr()
+            .get_authorization_token()
+            .send()
+            .await
+            .expect("token");
+        format!(
+            "Basic {}",
+            token.authorization_data()[0]
+                .authorization_token()
+                .expect("token")
+        )
     }
 
     pub fn http(&self) -> reqwest::Client {
@@ -86,14 +111,28 @@ impl TestServer {
     }
 
     pub async fn create_repository(&self, name: &str) {
-        self.ecr().create_repository().repository_name(name).send().await.expect("repository created");
+        self.ecr()
+            .create_repository()
+            .repository_name(name)
+            .send()
+            .await
+            .expect("repository created");
     }
 }
 
 pub async fn password_from(client: &aws_sdk_ecr::Client) -> String {
-    let token = client.get_authorization_token().send().await.expect("token");
-    let encoded = token.authorization_data()[0].authorization_token().expect("token").to_owned();
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).expect("base64");
+    let token = client
+        .get_authorization_token()
+        .send()
+        .await
+        .expect("token");
+    let encoded = token.authorization_data()[0]
+        .authorization_token()
+        .expect("token")
+        .to_owned();
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .expect("base64");
     let decoded = String::from_utf8(decoded).expect("utf-8");
     let (user, password) = decoded.split_once(':').expect("AWS:password");
     assert_eq!(user, "AWS");
@@ -106,4 +145,92 @@ impl Drop for TestServer {
             let _ = stop.send(());
         }
     }
+}
+
+/// Pushes a blob to `repo` over the registry API (monolithic POST); returns its digest.
+pub async fn push_blob(server: &TestServer, basic: &str, repo: &str, bytes: &[u8]) -> String {
+    let digest = ecrd::core::names::Digest::of(bytes).to_string();
+    let response = server
+        .http()
+        .post(format!(
+            "{}/v2/{repo}/blobs/uploads/?digest={digest}",
+            server.url
+        ))
+        .header("authorization", basic)
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .expect("blob push");
+    assert_eq!(response.status(), 201, "blob push to {repo}");
+    digest
+}
+
+/// An OCI image manifest over a pushed config and layers (pushing them first).
+pub async fn image_manifest(
+    server: &TestServer,
+    basic: &str,
+    repo: &str,
+    config: &[u8],
+    layers: &[&[u8]],
+) -> serde_json::Value {
+    let config_digest = push_blob(server, basic, repo, config).await;
+    let mut descriptors = Vec::new();
+    for layer in layers {
+        let digest = push_blob(server, basic, repo, layer).await;
+        descriptors.push(serde_json::json!({
+            "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest, "size": layer.len()
+        }));
+    }
+    serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+        "layers": descriptors
+    })
+}
+
+/// PUTs a manifest over the registry API; returns the response.
+pub async fn put_manifest(
+    server: &TestServer,
+    basic: &str,
+    repo: &str,
+    reference: &str,
+    media_type: &str,
+    body: &[u8],
+) -> reqwest::Response {
+    server
+        .http()
+        .put(format!("{}/v2/{repo}/manifests/{reference}", server.url))
+        .header("authorization", basic)
+        .header("content-type", media_type)
+        .body(body.to_vec())
+        .send()
+        .await
+        .expect("manifest push")
+}
+
+/// Pushes a small image (config + one layer made from `seed`) under `tag`; returns its digest.
+pub async fn push_image(
+    server: &TestServer,
+    basic: &str,
+    repo: &str,
+    tag: &str,
+    seed: &str,
+) -> String {
+    let config = format!(r#"{{"architecture":"amd64","os":"linux","seed":"{seed}"}}"#);
+    let layer = format!("layer of {seed}");
+    let manifest =
+        image_manifest(server, basic, repo, config.as_bytes(), &[layer.as_bytes()]).await;
+    let body = manifest.to_string();
+    let response = put_manifest(
+        server,
+        basic,
+        repo,
+        tag,
+        "application/vnd.oci.image.manifest.v1+json",
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(response.status(), 201, "manifest push");
+    ecrd::core::names::Digest::of(body.as_bytes()).to_string()
 }

@@ -1,0 +1,295 @@
+//! Images as the ECR API addresses them: by `{imageDigest, imageTag}` ids, in pages, in batches.
+//!
+//! [`resolve`] is the one place an image id is looked up; BatchGetImage, BatchDeleteImage,
+//! DescribeImages and the OCI manifest DELETE all go through it, so they agree on what an id means
+//! and on each failure.
+
+use super::names::{Digest, Tag};
+use super::{not_found, CoreError, CoreResult, Namespace, Registry};
+use crate::store::manifests::{self as manifest_sql, ImageIdRow, ImageRow, ManifestRow, TagStatus};
+use crate::store::{repositories as repo_sql, Conn};
+
+/// An image id as a client sent it: either part may be missing or malformed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImageId {
+    pub digest: Option<String>,
+    pub tag: Option<String>,
+}
+
+/// Why one id of a batch failed (ECR's `ImageFailureCode`s).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureCode {
+    InvalidImageDigest,
+    InvalidImageTag,
+    ImageTagDoesNotMatchDigest,
+    ImageNotFound,
+    MissingDigestAndTag,
+    ImageReferencedByManifestList,
+}
+
+impl FailureCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureCode::InvalidImageDigest => "InvalidImageDigest",
+            FailureCode::InvalidImageTag => "InvalidImageTag",
+            FailureCode::ImageTagDoesNotMatchDigest => "ImageTagDoesNotMatchDigest",
+            FailureCode::ImageNotFound => "ImageNotFound",
+            FailureCode::MissingDigestAndTag => "MissingDigestAndTag",
+            FailureCode::ImageReferencedByManifestList => "ImageReferencedByManifestList",
+        }
+    }
+
+    /// ECR's `failureReason` texts.
+    pub fn reason(self) -> &'static str {
+        match self {
+            FailureCode::InvalidImageDigest => {
+                "Invalid request parameters: image digest should satisfy the regex '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'"
+            }
+            FailureCode::InvalidImageTag => {
+                "Invalid request parameters: image tag should satisfy the regex '[a-zA-Z0-9-_.]+'"
+            }
+            FailureCode::ImageTagDoesNotMatchDigest => {
+                "Invalid request parameters: given tag does not map to the given digest"
+            }
+            FailureCode::ImageNotFound => "Requested image not found",
+            FailureCode::MissingDigestAndTag => "Invalid request parameters: both tag and digest cannot be null",
+            FailureCode::ImageReferencedByManifestList => {
+                "Requested image is referenced by a manifest list; delete the manifest list first"
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageFailure {
+    pub id: ImageId,
+    pub code: FailureCode,
+}
+
+/// An image found by id: its manifest and all its tags.
+#[derive(Clone, Debug)]
+pub struct FoundImage {
+    pub manifest: ManifestRow,
+    pub tags: Vec<String>,
+    /// The tag the id named, if it named one.
+    pub requested_tag: Option<String>,
+}
+
+/// Looks up one image id in a repository.
+pub fn resolve(
+    c: &Conn,
+    repository_id: i64,
+    id: &ImageId,
+) -> CoreResult<Result<FoundImage, FailureCode>> {
+    let digest = match id.digest.as_deref().map(Digest::parse) {
+        None => None,
+        Some(Ok(d)) => Some(d),
+        Some(Err(_)) => return Ok(Err(FailureCode::InvalidImageDigest)),
+    };
+    let tag = match id.tag.as_deref().map(Tag::parse) {
+        None => None,
+        Some(Ok(t)) => Some(t),
+        Some(Err(_)) => return Ok(Err(FailureCode::InvalidImageTag)),
+    };
+    let manifest = match (&digest, &tag) {
+        (None, None) => return Ok(Err(FailureCode::MissingDigestAndTag)),
+        (Some(d), None) => manifest_sql::find_by_digest(c, repository_id, d)?,
+        (None, Some(t)) => manifest_sql::find_by_tag(c, repository_id, t.as_str())?,
+        (Some(d), Some(t)) => match manifest_sql::find_by_digest(c, repository_id, d)? {
+            None => None,
+            Some(m) => match manifest_sql::tag_target(c, repository_id, t.as_str())? {
+                Some(target) if target == m.id => Some(m),
+                Some(_) => return Ok(Err(FailureCode::ImageTagDoesNotMatchDigest)),
+                None => None,
+            },
+        },
+    };
+    let Some(manifest) = manifest else {
+        return Ok(Err(FailureCode::ImageNotFound));
+    };
+    let tags = manifest_sql::tags_of(c, manifest.id)?;
+    Ok(Ok(FoundImage {
+        manifest,
+        tags,
+        requested_tag: tag.map(|t| t.to_string()),
+    }))
+}
+
+/// What one deleted id removed: the digest, and the tag (one entry per removed tag).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeletedImageId {
+    pub digest: String,
+    pub tag: Option<String>,
+}
+
+/// Deletes one id: a tag alone untags (and deletes the image with its last tag); a digest
+/// deletes the image with all its tags. Refused while an index lists the image.
+pub fn delete_id(
+    c: &Conn,
+    repository_id: i64,
+    id: &ImageId,
+) -> CoreResult<Result<Vec<DeletedImageId>, FailureCode>> {
+    let found = match resolve(c, repository_id, id)? {
+        Ok(found) => found,
+        Err(code) => return Ok(Err(code)),
+    };
+    let manifest = &found.manifest;
+    let whole_image = id.digest.is_some() || found.tags.len() <= 1;
+    if whole_image && manifest_sql::is_child_of_an_index(c, manifest.id)? {
+        if id.digest.is_some() {
+            return Ok(Err(FailureCode::ImageReferencedByManifestList));
+        }
+        // Untagging a child of an index is fine; the image itself must stay.
+        let tag = found.requested_tag.clone().unwrap_or_default();
+        manifest_sql::delete_tag(c, repository_id, &tag)?;
+        return Ok(Ok(vec![DeletedImageId {
+            digest: manifest.digest.clone(),
+            tag: Some(tag),
+        }]));
+    }
+    if !whole_image {
+        let tag = found.requested_tag.clone().unwrap_or_default();
+        manifest_sql::delete_tag(c, repository_id, &tag)?;
+        return Ok(Ok(vec![DeletedImageId {
+            digest: manifest.digest.clone(),
+            tag: Some(tag),
+        }]));
+    }
+    manifest_sql::delete(c, manifest.id)?;
+    let removed = if found.tags.is_empty() {
+        vec![DeletedImageId {
+            digest: manifest.digest.clone(),
+            tag: None,
+        }]
+    } else {
+        found
+            .tags
+            .iter()
+            .map(|t| DeletedImageId {
+                digest: manifest.digest.clone(),
+                tag: Some(t.clone()),
+            })
+            .collect()
+    };
+    Ok(Ok(removed))
+}
+
+/// Outcome of a batch: what worked, and what failed and why.
+#[derive(Clone, Debug)]
+pub struct Batch<T> {
+    pub done: Vec<T>,
+    pub failures: Vec<ImageFailure>,
+}
+
+impl<T> Default for Batch<T> {
+    fn default() -> Self {
+        Batch {
+            done: Vec::new(),
+            failures: Vec::new(),
+        }
+    }
+}
+
+impl Registry {
+    /// A page of images (DescribeImages without ids), with pending pull times merged in.
+    pub fn images_page(
+        &self,
+        ns: &Namespace,
+        repo: &str,
+        status: TagStatus,
+        image_status: Option<&str>,
+        after: Option<(i64, &str)>,
+        limit: usize,
+    ) -> CoreResult<Vec<ImageRow>> {
+        let repo = self.repository(ns, repo)?;
+        let mut rows = self
+            .store
+            .read(|c| manifest_sql::images_page(c, repo.id, status, image_status, after, limit))?;
+        for row in &mut rows {
+            self.merge_pending_pull(&mut row.manifest);
+        }
+        Ok(rows)
+    }
+
+    /// A page of (digest, tag) ids (ListImages).
+    pub fn image_ids_page(
+        &self,
+        ns: &Namespace,
+        repo: &str,
+        status: TagStatus,
+        image_status: Option<&str>,
+        after: Option<(i64, &str, &str)>,
+        limit: usize,
+    ) -> CoreResult<Vec<ImageIdRow>> {
+        let repo = self.repository(ns, repo)?;
+        Ok(self.store.read(|c| {
+            manifest_sql::image_ids_page(c, repo.id, status, image_status, after, limit)
+        })?)
+    }
+
+    /// Looks up ids; `count_pull` records a pull of each image found (BatchGetImage).
+    pub fn find_images(
+        &self,
+        ns: &Namespace,
+        repo: &str,
+        ids: &[ImageId],
+        count_pull: bool,
+    ) -> CoreResult<Batch<FoundImage>> {
+        let repo = self.repository(ns, repo)?;
+        let mut batch = Batch::default();
+        self.store.read(|c| {
+            for id in ids {
+                match resolve(c, repo.id, id)? {
+                    Ok(found) => batch.done.push(found),
+                    Err(code) => batch.failures.push(ImageFailure {
+                        id: id.clone(),
+                        code,
+                    }),
+                }
+            }
+            Ok::<_, CoreError>(())
+        })?;
+        let now = self.clock.now_millis();
+        for found in &mut batch.done {
+            if count_pull {
+                self.pulls.record(found.manifest.id, now);
+            }
+            self.merge_pending_pull(&mut found.manifest);
+        }
+        Ok(batch)
+    }
+
+    /// The stored bytes of a manifest found by [`Registry::find_images`].
+    pub fn manifest_body(&self, manifest_id: i64) -> CoreResult<Vec<u8>> {
+        Ok(self.store.read(|c| manifest_sql::body(c, manifest_id))?)
+    }
+
+    /// Deletes ids in one transaction (BatchDeleteImage).
+    pub async fn delete_images(
+        &self,
+        ns: &Namespace,
+        repo: &str,
+        ids: Vec<ImageId>,
+    ) -> CoreResult<Batch<DeletedImageId>> {
+        let (ns, repo) = (ns.clone(), repo.to_owned());
+        self.store
+            .write(move |c| {
+                let repo = repo_sql::get(c, &ns, &repo)?.ok_or_else(|| not_found(&ns, &repo))?;
+                let mut batch = Batch::default();
+                for id in ids {
+                    match delete_id(c, repo.id, &id)? {
+                        Ok(removed) => batch.done.extend(removed),
+                        Err(code) => batch.failures.push(ImageFailure { id, code }),
+                    }
+                }
+                Ok(batch)
+            })
+            .await
+    }
+
+    fn merge_pending_pull(&self, manifest: &mut ManifestRow) {
+        if let Some(at) = self.pulls.pending(manifest.id) {
+            manifest.last_pulled_at = Some(manifest.last_pulled_at.map_or(at, |t| t.max(at)));
+        }
+    }
+}
