@@ -1,5 +1,6 @@
 //! The `ecrd` command line.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -7,7 +8,11 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 use ecrd::clock::Clock;
 use ecrd::config::{AuthMode, Config};
+use ecrd::core::gc::DataDirLock;
+use ecrd::core::Registry;
 use ecrd::server::Server;
+
+type Failure = Box<dyn std::error::Error>;
 
 #[derive(Parser)]
 #[command(
@@ -24,6 +29,20 @@ struct Cli {
 enum Command {
     /// Run the registry and the ECR API on one port.
     Serve(ServeArgs),
+    /// Remove blobs no image needs any more, orphaned blob files and expired uploads, from a data
+    /// dir no server is using. (A running server collects by itself every 10 minutes, and at once
+    /// on `POST /_ecrd/gc`.)
+    Gc(GcArgs),
+}
+
+#[derive(clap::Args)]
+struct GcArgs {
+    /// The data dir to collect [default: $XDG_DATA_HOME/ecrd].
+    #[arg(long, env = "ECRD_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Only say what would be removed.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(clap::Args)]
@@ -75,8 +94,17 @@ fn parse_account(s: &str) -> Result<String, String> {
 fn main() -> std::process::ExitCode {
     let started = Instant::now();
     let cli = Cli::parse();
-    let Command::Serve(args) = cli.command;
-    init_logging(args.log_format, &args.log_level);
+    match cli.command {
+        Command::Serve(args) => {
+            init_logging(args.log_format, &args.log_level);
+            run(serve(args, started))
+        }
+        Command::Gc(args) => run(gc(args)),
+    }
+}
+
+/// Runs a command on a multi-threaded runtime; an error is printed and fails the process.
+fn run(command: impl Future<Output = Result<(), Failure>>) -> std::process::ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -87,7 +115,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(args, started)) {
+    match runtime.block_on(command) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ecrd: {e}");
@@ -108,7 +136,13 @@ fn init_logging(format: LogFormat, level: &str) {
     }
 }
 
-async fn serve(args: ServeArgs, started: Instant) -> Result<(), Box<dyn std::error::Error>> {
+fn default_data_dir() -> Result<PathBuf, Failure> {
+    Ok(dirs::data_dir()
+        .map(|d| d.join("ecrd"))
+        .ok_or("no data directory; pass --data-dir")?)
+}
+
+async fn serve(args: ServeArgs, started: Instant) -> Result<(), Failure> {
     let ephemeral_dir = if args.ephemeral {
         Some(tempfile::Builder::new().prefix("ecrd-").tempdir()?)
     } else {
@@ -117,9 +151,7 @@ async fn serve(args: ServeArgs, started: Instant) -> Result<(), Box<dyn std::err
     let data_dir = match (&ephemeral_dir, args.data_dir) {
         (Some(tmp), _) => tmp.path().to_owned(),
         (None, Some(dir)) => dir,
-        (None, None) => dirs::data_dir()
-            .map(|d| d.join("ecrd"))
-            .ok_or("no data directory; pass --data-dir")?,
+        (None, None) => default_data_dir()?,
     };
     let config = Config {
         listen: args.listen,
@@ -149,6 +181,30 @@ async fn serve(args: ServeArgs, started: Instant) -> Result<(), Box<dyn std::err
     server.run(shutdown_signal()).await?;
     tracing::info!("stopped");
     drop(ephemeral_dir);
+    Ok(())
+}
+
+async fn gc(args: GcArgs) -> Result<(), Failure> {
+    let data_dir = match args.data_dir {
+        Some(dir) => dir,
+        None => default_data_dir()?,
+    };
+    // Never create a data dir just to find it empty.
+    if !data_dir.join("metadata.sqlite").exists() {
+        return Err(format!("{} holds no ecrd data", data_dir.display()).into());
+    }
+    let Some(lock) = DataDirLock::acquire(&data_dir)? else {
+        return Err(format!(
+            "{}; ask that server to collect instead: POST /_ecrd/gc (e.g. curl -X POST http://<its address>/_ecrd/gc{})",
+            DataDirLock::in_use(&data_dir),
+            if args.dry_run { "?dryRun=true" } else { "" }
+        )
+        .into());
+    };
+    let registry = Registry::open(&data_dir, true, Clock::new()).await?;
+    let report = registry.collect_garbage(args.dry_run).await?;
+    println!("{report}");
+    drop(lock);
     Ok(())
 }
 

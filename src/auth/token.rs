@@ -104,6 +104,37 @@ impl Tokens {
         Ok(Namespace::new(payload.a, payload.r))
     }
 
+    /// A signature making `path` downloadable without other credentials until `expires_at` (ms):
+    /// the URLs of GetDownloadUrlForLayer. What is signed, `url\n<path>\n<expiry>`, can never be
+    /// a password payload (base64 has no newline), so neither passes for the other.
+    pub fn sign_url(&self, path: &str, expires_at: i64) -> String {
+        let tag = self
+            .mac(format!("url\n{path}\n{expires_at}").as_bytes())
+            .finalize()
+            .into_bytes();
+        URL_SAFE_NO_PAD.encode(tag)
+    }
+
+    /// Checks a signature from [`Tokens::sign_url`] at `now` (ms): genuine first, then unexpired.
+    pub fn verify_url(
+        &self,
+        path: &str,
+        expires_at: i64,
+        signature: &str,
+        now: i64,
+    ) -> Result<(), TokenError> {
+        let tag = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| TokenError::Invalid)?;
+        self.mac(format!("url\n{path}\n{expires_at}").as_bytes())
+            .verify_slice(&tag)
+            .map_err(|_| TokenError::Invalid)?;
+        if now >= expires_at {
+            return Err(TokenError::Expired);
+        }
+        Ok(())
+    }
+
     /// Checks an HTTP `Authorization: Basic ...` value: user `AWS`, password one of ours.
     pub fn verify_basic(&self, header: &str, now: i64) -> Result<Namespace, TokenError> {
         let encoded = header
@@ -155,5 +186,38 @@ mod tests {
             tokens.verify_basic(&wrong_user, 0),
             Err(TokenError::Invalid)
         );
+    }
+
+    #[test]
+    fn signed_urls_verify_until_they_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let tokens = Tokens::load_or_create(dir.path()).unwrap();
+        let path = "/_ecrd/layers/000000000000/us-east-1/app/sha256:00";
+        let signature = tokens.sign_url(path, 1_000);
+        assert_eq!(tokens.verify_url(path, 1_000, &signature, 999), Ok(()));
+        assert_eq!(
+            tokens.verify_url(path, 1_000, &signature, 1_000),
+            Err(TokenError::Expired)
+        );
+        // Another path, a later expiry, or a garbled signature are forgeries.
+        assert_eq!(
+            tokens.verify_url(
+                "/_ecrd/layers/000000000000/us-east-1/other/sha256:00",
+                1_000,
+                &signature,
+                0
+            ),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            tokens.verify_url(path, 2_000, &signature, 1_500),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            tokens.verify_url(path, 1_000, "!!", 0),
+            Err(TokenError::Invalid)
+        );
+        // A URL signature is no password.
+        assert_eq!(tokens.verify(&signature, 0), Err(TokenError::Invalid));
     }
 }

@@ -1,4 +1,5 @@
-//! Repositories: create, describe, delete.
+//! Repositories: create, describe, delete; their settings (tag mutability, scan on push) and
+//! resource tags, which the API addresses by ARN.
 
 use super::mutability::TagMutability;
 use super::names::RepositoryName;
@@ -91,6 +92,36 @@ pub fn check_resource_tags(tags: &[(String, String)]) -> CoreResult<()> {
         }
     }
     Ok(())
+}
+
+/// The namespace and name a repository ARN (`arn:<partition>:ecr:<region>:<account>:repository/
+/// <name>`) names. An ARN of another account or region names a repository there.
+pub fn parse_repository_arn(arn: &str) -> CoreResult<(Namespace, String)> {
+    let invalid = || {
+        CoreError::InvalidParameter(
+            "Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN'".into(),
+        )
+    };
+    let mut parts = arn.splitn(6, ':');
+    let mut next = || parts.next().ok_or_else(invalid);
+    let (prefix, partition, service) = (next()?, next()?, next()?);
+    let (region, account, resource) = (next()?, next()?, next()?);
+    let partition_ok = partition
+        .strip_prefix("aws")
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('-'));
+    let region_ok = !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+    if prefix != "arn" || !partition_ok || service != "ecr" || !region_ok || !account_ok {
+        return Err(invalid());
+    }
+    let name = resource
+        .strip_prefix("repository/")
+        .and_then(|name| RepositoryName::parse(name).ok())
+        .ok_or_else(invalid)?;
+    Ok((Namespace::new(account, region), name.to_string()))
 }
 
 fn too_many_tags() -> CoreError {
@@ -205,5 +236,103 @@ impl Registry {
     pub fn resource_tags(&self, ns: &Namespace, name: &str) -> CoreResult<Vec<(String, String)>> {
         let repo = self.repository(ns, name)?;
         Ok(self.store.read(|c| repo_sql::resource_tags(c, repo.id))?)
+    }
+
+    /// Replaces the tag mutability and its exclusion filters (PutImageTagMutability). Tags
+    /// already set are untouched; the setting governs the next writes.
+    pub async fn put_tag_mutability(
+        &self,
+        ns: &Namespace,
+        name: &str,
+        mutability: TagMutability,
+        exclusion_filters: Vec<String>,
+    ) -> CoreResult<Repository> {
+        check_mutability(mutability, &exclusion_filters)?;
+        self.update_repository(ns, name, move |c, row| {
+            repo_sql::set_tag_mutability(c, row.id, mutability.as_str(), &exclusion_filters)?;
+            row.tag_mutability = mutability.as_str().to_owned();
+            row.exclusion_filters = exclusion_filters;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Sets scan on push (PutImageScanningConfiguration).
+    pub async fn put_scan_on_push(
+        &self,
+        ns: &Namespace,
+        name: &str,
+        scan_on_push: bool,
+    ) -> CoreResult<Repository> {
+        self.update_repository(ns, name, move |c, row| {
+            repo_sql::set_scan_on_push(c, row.id, scan_on_push)?;
+            row.scan_on_push = scan_on_push;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Adds or overwrites resource tags (TagResource); a key given twice takes its last value.
+    pub async fn tag_repository(
+        &self,
+        ns: &Namespace,
+        name: &str,
+        tags: Vec<(String, String)>,
+    ) -> CoreResult<()> {
+        check_resource_tags(&tags)?;
+        self.update_repository(ns, name, move |c, row| {
+            let mut keys: std::collections::BTreeSet<String> = repo_sql::resource_tags(c, row.id)?
+                .into_iter()
+                .map(|(key, _)| key)
+                .collect();
+            keys.extend(tags.iter().map(|(key, _)| key.clone()));
+            if keys.len() > MAX_RESOURCE_TAGS {
+                return Err(too_many_tags());
+            }
+            repo_sql::put_resource_tags(c, row.id, &tags)?;
+            Ok(())
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Removes resource tags by key (UntagResource); keys the repository lacks are ignored.
+    pub async fn untag_repository(
+        &self,
+        ns: &Namespace,
+        name: &str,
+        keys: Vec<String>,
+    ) -> CoreResult<()> {
+        // The same key rules as tagging: a reserved or malformed key is refused, not ignored.
+        let as_tags: Vec<(String, String)> =
+            keys.iter().map(|k| (k.clone(), String::new())).collect();
+        check_resource_tags(&as_tags)?;
+        self.update_repository(ns, name, move |c, row| {
+            repo_sql::delete_resource_tags(c, row.id, &keys)?;
+            Ok(())
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Runs `change` on the repository's row inside one write transaction; returns the
+    /// repository as changed.
+    async fn update_repository<F>(
+        &self,
+        ns: &Namespace,
+        name: &str,
+        change: F,
+    ) -> CoreResult<Repository>
+    where
+        F: FnOnce(&crate::store::Conn, &mut RepositoryRow) -> CoreResult<()> + Send + 'static,
+    {
+        let (ns, name) = (ns.clone(), name.to_owned());
+        self.store
+            .write(move |c| {
+                let mut row = repo_sql::get(c, &ns, &name)?.ok_or_else(|| not_found(&ns, &name))?;
+                change(c, &mut row)?;
+                Ok(Repository::from_row(row))
+            })
+            .await
     }
 }

@@ -91,6 +91,37 @@ impl BlobFiles {
             _ => Ok(()),
         }
     }
+
+    /// Every file under `blobs/` named as a blob, with its size (other files are not ours to
+    /// judge and are left out). Blocking.
+    pub fn list_blobs(&self) -> io::Result<Vec<(Digest, u64)>> {
+        let mut found = Vec::new();
+        for shard in fs::read_dir(self.root.join("blobs/sha256"))? {
+            let shard = shard?;
+            if !shard.file_type()?.is_dir() {
+                continue;
+            }
+            for entry in fs::read_dir(shard.path())? {
+                let entry = entry?;
+                let name = entry.file_name();
+                let Some(digest) = name
+                    .to_str()
+                    .and_then(|hex| Digest::parse(&format!("sha256:{hex}")).ok())
+                else {
+                    continue;
+                };
+                if self.blob_path(&digest) != entry.path() {
+                    continue; // in the wrong shard: not a file we wrote
+                }
+                match entry.metadata() {
+                    Ok(meta) => found.push((digest, meta.len())),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(found)
+    }
 }
 
 /// The state of a stream being written and hashed at the same time.

@@ -134,3 +134,35 @@ pub fn put_resource_tags(
     }
     Ok(())
 }
+
+/// Replaces a repository's tag mutability and its exclusion filters.
+pub fn set_tag_mutability(
+    conn: &Connection,
+    id: i64,
+    mutability: &str,
+    exclusion_filters: &[String],
+) -> Result<(), StoreError> {
+    let exclusions = serde_json::to_string(exclusion_filters).unwrap_or_else(|_| "[]".into());
+    conn.prepare_cached(
+        "UPDATE repositories SET tag_mutability = ?2, mutability_exclusions = ?3 WHERE id = ?1",
+    )?
+    .execute(params![id, mutability, exclusions])?;
+    Ok(())
+}
+
+pub fn set_scan_on_push(conn: &Connection, id: i64, scan_on_push: bool) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE repositories SET scan_on_push = ?2 WHERE id = ?1")?
+        .execute(params![id, scan_on_push])?;
+    Ok(())
+}
+
+/// Removes resource tags by key; keys the repository does not have are ignored.
+pub fn delete_resource_tags(conn: &Connection, id: i64, keys: &[String]) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "DELETE FROM repository_resource_tags WHERE repository_id = ?1 AND key = ?2",
+    )?;
+    for key in keys {
+        stmt.execute(params![id, key])?;
+    }
+    Ok(())
+}

@@ -1,8 +1,12 @@
-//! Repository operations: create, describe, delete.
+//! Repository operations: create, describe, delete; settings (PutImageTagMutability,
+//! PutImageScanningConfiguration); resource tags by ARN (TagResource, UntagResource,
+//! ListTagsForResource).
 
 use super::{required, Api, Result};
 use crate::core::mutability::TagMutability;
-use crate::core::repositories::{NewRepository, Repository as CoreRepository};
+use crate::core::repositories::{
+    parse_repository_arn, NewRepository, Repository as CoreRepository,
+};
 use crate::ecr::error::EcrError;
 use crate::ecr::generated::*;
 use crate::ecr::pagination;
@@ -17,17 +21,9 @@ pub async fn create_repository(
     let ns = ctx.namespace(input.registry_id.as_deref());
     let mut new = NewRepository::named(required(input.repository_name, "repositoryName")?);
     if let Some(m) = input.image_tag_mutability {
-        // The validator has checked the enum; the core knows every model value.
-        new.tag_mutability = TagMutability::parse(m.as_str()).ok_or_else(|| {
-            EcrError::constraint("imageTagMutability", "Member must satisfy enum value set")
-        })?;
+        new.tag_mutability = tag_mutability(&m)?;
     }
-    new.exclusion_filters = input
-        .image_tag_mutability_exclusion_filters
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|f| f.filter)
-        .collect();
+    new.exclusion_filters = exclusion_filters(input.image_tag_mutability_exclusion_filters);
     new.scan_on_push = input
         .image_scanning_configuration
         .and_then(|c| c.scan_on_push)
@@ -127,15 +123,7 @@ pub fn repository_shape(api: &Api, repo: CoreRepository) -> Repository {
         repository_name: Some(row.name),
         created_at: Some(Timestamp::from_unix_millis(row.created_at)),
         image_tag_mutability: Some(ImageTagMutability::from(mutability.as_str())),
-        image_tag_mutability_exclusion_filters: (!row.exclusion_filters.is_empty()).then(|| {
-            row.exclusion_filters
-                .into_iter()
-                .map(|filter| ImageTagMutabilityExclusionFilter {
-                    filter: Some(filter),
-                    filter_type: Some(ImageTagMutabilityExclusionFilterType::from("WILDCARD")),
-                })
-                .collect()
-        }),
+        image_tag_mutability_exclusion_filters: exclusion_filter_shapes(row.exclusion_filters),
         image_scanning_configuration: Some(ImageScanningConfiguration {
             scan_on_push: Some(row.scan_on_push),
         }),
@@ -156,4 +144,129 @@ pub fn resource_tags(tags: Vec<Tag>) -> Result<Vec<(String, String)>> {
             )),
         })
         .collect()
+}
+
+/// The core's mutability for the model's enum value (which the validator has checked).
+fn tag_mutability(m: &ImageTagMutability) -> Result<TagMutability> {
+    TagMutability::parse(m.as_str()).ok_or_else(|| {
+        EcrError::constraint("imageTagMutability", "Member must satisfy enum value set")
+    })
+}
+
+/// The filters' wildcards (the validator has checked each is a WILDCARD filter).
+fn exclusion_filters(filters: Option<Vec<ImageTagMutabilityExclusionFilter>>) -> Vec<String> {
+    filters
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|f| f.filter)
+        .collect()
+}
+
+/// Exclusion filters as the API shows them; absent when there are none.
+fn exclusion_filter_shapes(filters: Vec<String>) -> Option<Vec<ImageTagMutabilityExclusionFilter>> {
+    (!filters.is_empty()).then(|| {
+        filters
+            .into_iter()
+            .map(|filter| ImageTagMutabilityExclusionFilter {
+                filter: Some(filter),
+                filter_type: Some(ImageTagMutabilityExclusionFilterType::Wildcard),
+            })
+            .collect()
+    })
+}
+
+pub async fn put_image_tag_mutability(
+    api: &Api,
+    ctx: &RequestContext,
+    input: PutImageTagMutabilityRequest,
+) -> Result<PutImageTagMutabilityResponse> {
+    let ns = ctx.namespace(input.registry_id.as_deref());
+    let name = required(input.repository_name, "repositoryName")?;
+    let mutability = tag_mutability(&required(input.image_tag_mutability, "imageTagMutability")?)?;
+    let filters = exclusion_filters(input.image_tag_mutability_exclusion_filters);
+    let repo = api
+        .state
+        .registry
+        .put_tag_mutability(&ns, &name, mutability, filters)
+        .await?;
+    let row = repo.row;
+    Ok(PutImageTagMutabilityResponse {
+        registry_id: Some(row.account),
+        repository_name: Some(row.name),
+        image_tag_mutability: Some(ImageTagMutability::from(row.tag_mutability.as_str())),
+        image_tag_mutability_exclusion_filters: exclusion_filter_shapes(row.exclusion_filters),
+    })
+}
+
+pub async fn put_image_scanning_configuration(
+    api: &Api,
+    ctx: &RequestContext,
+    input: PutImageScanningConfigurationRequest,
+) -> Result<PutImageScanningConfigurationResponse> {
+    let ns = ctx.namespace(input.registry_id.as_deref());
+    let name = required(input.repository_name, "repositoryName")?;
+    let config = required(
+        input.image_scanning_configuration,
+        "imageScanningConfiguration",
+    )?;
+    let repo = api
+        .state
+        .registry
+        .put_scan_on_push(&ns, &name, config.scan_on_push.unwrap_or(false))
+        .await?;
+    let row = repo.row;
+    Ok(PutImageScanningConfigurationResponse {
+        registry_id: Some(row.account),
+        repository_name: Some(row.name),
+        image_scanning_configuration: Some(ImageScanningConfiguration {
+            scan_on_push: Some(row.scan_on_push),
+        }),
+    })
+}
+
+pub async fn tag_resource(
+    api: &Api,
+    // The ARN, not the caller, names the namespace.
+    _ctx: &RequestContext,
+    input: TagResourceRequest,
+) -> Result<TagResourceResponse> {
+    let (ns, name) = parse_repository_arn(&required(input.resource_arn, "resourceArn")?)?;
+    let tags = resource_tags(required(input.tags, "tags")?)?;
+    api.state.registry.tag_repository(&ns, &name, tags).await?;
+    Ok(TagResourceResponse {})
+}
+
+pub async fn untag_resource(
+    api: &Api,
+    // The ARN, not the caller, names the namespace.
+    _ctx: &RequestContext,
+    input: UntagResourceRequest,
+) -> Result<UntagResourceResponse> {
+    let (ns, name) = parse_repository_arn(&required(input.resource_arn, "resourceArn")?)?;
+    let keys = required(input.tag_keys, "tagKeys")?;
+    api.state
+        .registry
+        .untag_repository(&ns, &name, keys)
+        .await?;
+    Ok(UntagResourceResponse {})
+}
+
+pub async fn list_tags_for_resource(
+    api: &Api,
+    // The ARN, not the caller, names the namespace.
+    _ctx: &RequestContext,
+    input: ListTagsForResourceRequest,
+) -> Result<ListTagsForResourceResponse> {
+    let (ns, name) = parse_repository_arn(&required(input.resource_arn, "resourceArn")?)?;
+    let tags = api.state.registry.resource_tags(&ns, &name)?;
+    Ok(ListTagsForResourceResponse {
+        tags: Some(
+            tags.into_iter()
+                .map(|(key, value)| Tag {
+                    key: Some(key),
+                    value: Some(value),
+                })
+                .collect(),
+        ),
+    })
 }
