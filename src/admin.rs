@@ -34,15 +34,24 @@ fn failure(status: StatusCode, message: String) -> Response {
 
 /// `POST /_ecrd/lifecycle/run[?repository=NAME&account=ID&region=R]`: applies lifecycle
 /// policies now (and cleans up referrers of deleted subjects) and reports what it removed.
-async fn run_lifecycle(State(state): State<Arc<AppState>>, Query(query): Query<RunQuery>) -> Response {
+async fn run_lifecycle(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<RunQuery>,
+) -> Response {
     let namespace = match (query.account, query.region, &query.repository) {
         (None, None, None) => None,
         (account, region, _) => {
             let default = state.default_namespace();
-            Some(Namespace::new(account.unwrap_or(default.account), region.unwrap_or(default.region)))
+            Some(Namespace::new(
+                account.unwrap_or(default.account),
+                region.unwrap_or(default.region),
+            ))
         }
     };
-    let scope = Scope { namespace, repository: query.repository };
+    let scope = Scope {
+        namespace,
+        repository: query.repository,
+    };
     match runner::run(&state.registry, &scope).await {
         Ok(report) => (StatusCode::OK, Json(report)).into_response(),
         Err(e) => failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -74,13 +83,23 @@ struct MoveClock {
 async fn move_clock(State(state): State<Arc<AppState>>, body: axum::body::Bytes) -> Response {
     let request: MoveClock = match serde_json::from_slice(&body) {
         Ok(r) => r,
-        Err(e) => return failure(StatusCode::BAD_REQUEST, format!("expected {{\"advanceSeconds\": N}} or {{\"set\": EPOCH}}: {e}")),
+        Err(e) => {
+            return failure(
+                StatusCode::BAD_REQUEST,
+                format!("expected {{\"advanceSeconds\": N}} or {{\"set\": EPOCH}}: {e}"),
+            )
+        }
     };
     let clock = state.registry.clock();
     match (request.advance_seconds, request.set) {
         (Some(by), None) if by.is_finite() => clock.advance((by * 1000.0) as i64),
         (None, Some(at)) if at.is_finite() => clock.set((at * 1000.0) as i64),
-        _ => return failure(StatusCode::BAD_REQUEST, "give exactly one of advanceSeconds and set".into()),
+        _ => {
+            return failure(
+                StatusCode::BAD_REQUEST,
+                "give exactly one of advanceSeconds and set".into(),
+            )
+        }
     }
     now_json(&state).into_response()
 }

@@ -18,6 +18,7 @@
 //!
 //! See ARCHITECTURE.md for the invariants.
 
+pub mod admin;
 pub mod auth;
 pub mod clock;
 pub mod config;

@@ -1,14 +1,15 @@
 //! The HTTP server: one port, both fronts, graceful shutdown.
 //!
 //! Routing is by path and method only: `/v2/...` is the registry, `POST /` the ECR API,
-//! `/_ecrd/...` ecrd's own admin hooks, `/_localstack/health` LocalStack's health probe.
+//! `/_ecrd/...` ecrd's own hooks (health, `POST /_ecrd/gc`, the download URLs of
+//! GetDownloadUrlForLayer), `/_localstack/health` LocalStack's health probe.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{any, get, post};
@@ -18,7 +19,8 @@ use tokio::net::TcpListener;
 use crate::auth::token::Tokens;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::core::{CoreResult, Namespace, Registry};
+use crate::core::gc::{self, DataDirLock};
+use crate::core::{CoreError, CoreResult, Namespace, Registry};
 
 /// What every handler can reach.
 pub struct AppState {
@@ -43,6 +45,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v2/{*rest}", any(crate::oci::handle))
         .route("/_localstack/health", get(health))
         .route("/_ecrd/health", get(health))
+        .merge(crate::admin::routes())
+        .route("/_ecrd/gc", post(collect_garbage))
+        .route(
+            "/_ecrd/layers/{*rest}",
+            get(crate::ecr::handlers::layers::download),
+        )
         // Blobs stream to disk without limit; the manifest and JSON readers set their own.
         .layer(DefaultBodyLimit::disable())
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
@@ -61,21 +69,54 @@ async fn health(State(_): State<Arc<AppState>>) -> impl IntoResponse {
     )
 }
 
+#[derive(serde::Deserialize)]
+struct GcQuery {
+    #[serde(default, rename = "dryRun")]
+    dry_run: bool,
+}
+
+/// `POST /_ecrd/gc[?dryRun=true]`: collects garbage now and says what went (or would go).
+async fn collect_garbage(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<GcQuery>,
+) -> axum::response::Response {
+    match state.registry.collect_garbage(query.dry_run).await {
+        Ok(report) => (StatusCode::OK, axum::Json(report)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "garbage collection failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                axum::Json(serde_json::json!({"error": e.to_string()})),
+            )
+                .into_response()
+        }
+    }
+}
+
 /// A bound, ready server.
 pub struct Server {
     pub local_addr: SocketAddr,
     pub state: Arc<AppState>,
     listener: TcpListener,
+    /// Held until [`Server::run`] returns: `ecrd gc` refuses a data dir in use.
+    lock: DataDirLock,
 }
 
 impl Server {
     /// Opens the store and binds the port. After this returns, connections are accepted (the
     /// kernel queues them until [`Server::run`] serves them).
     pub async fn bind(config: Config, clock: Clock) -> CoreResult<Server> {
+        // Before opening: opening sweeps temporary and upload files, which a live server owns.
+        let lock = DataDirLock::acquire(&config.data_dir)?
+            .ok_or_else(|| CoreError::Io(DataDirLock::in_use(&config.data_dir)))?;
         let registry = Registry::open(&config.data_dir, config.durable, clock).await?;
         let tokens = Tokens::load_or_create(&config.data_dir)?;
         let listener = TcpListener::bind(config.listen).await?;
         let local_addr = listener.local_addr()?;
+        lock.describe(&format!(
+            "pid {}, serving http://{local_addr}",
+            std::process::id()
+        ))?;
         let registry_host = config
             .registry_host
             .clone()
@@ -90,6 +131,7 @@ impl Server {
             local_addr,
             state,
             listener,
+            lock,
         })
     }
 
@@ -98,7 +140,26 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let registry = self.state.registry.clone();
+        let Server {
+            state,
+            listener,
+            lock,
+            ..
+        } = self;
+        let registry = state.registry.clone();
+        let collector = tokio::spawn({
+            let registry = registry.clone();
+            async move {
+                let mut tick = tokio::time::interval(gc::INTERVAL);
+                tick.tick().await; // the first tick is immediate: a fresh start has no garbage yet
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = registry.collect_garbage(false).await {
+                        tracing::warn!(error = %e, "garbage collection failed");
+                    }
+                }
+            }
+        });
         let flusher = tokio::spawn({
             let registry = registry.clone();
             async move {
@@ -111,14 +172,16 @@ impl Server {
                 }
             }
         });
-        let app = router(self.state.clone());
-        let served = axum::serve(self.listener, app)
+        let app = router(state);
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
+        collector.abort();
         flusher.abort();
         if let Err(e) = registry.flush_pulls().await {
             tracing::warn!(error = %e, "could not record pull times at shutdown");
         }
+        drop(lock);
         served
     }
 }

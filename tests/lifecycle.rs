@@ -32,7 +32,12 @@ fn any_older_than(days: i64) -> String {
 }
 
 async fn run_lifecycle(server: &TestServer) -> serde_json::Value {
-    let response = server.http().post(format!("{}/_ecrd/lifecycle/run", server.url)).send().await.unwrap();
+    let response = server
+        .http()
+        .post(format!("{}/_ecrd/lifecycle/run", server.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
 }
@@ -49,8 +54,18 @@ async fn advance_days(server: &TestServer, days: i64) {
 }
 
 async fn digests(server: &TestServer, repo: &str) -> Vec<String> {
-    let images = server.ecr().list_images().repository_name(repo).send().await.unwrap();
-    let mut d: Vec<String> = images.image_ids().iter().map(|i| i.image_digest().unwrap().to_owned()).collect();
+    let images = server
+        .ecr()
+        .list_images()
+        .repository_name(repo)
+        .send()
+        .await
+        .unwrap();
+    let mut d: Vec<String> = images
+        .image_ids()
+        .iter()
+        .map(|i| i.image_digest().unwrap().to_owned())
+        .collect();
     d.sort();
     d.dedup();
     d
@@ -61,7 +76,12 @@ async fn put_get_delete_policy_and_validation() {
     let server = TestServer::start().await;
     server.create_repository("app").await;
     let ecr = server.ecr();
-    let missing = ecr.get_lifecycle_policy().repository_name("app").send().await.unwrap_err();
+    let missing = ecr
+        .get_lifecycle_policy()
+        .repository_name("app")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(missing.code(), Some("LifecyclePolicyNotFoundException"));
     assert_eq!(
         missing.message(),
@@ -69,14 +89,30 @@ async fn put_get_delete_policy_and_validation() {
     );
 
     let text = untagged_older_than(14);
-    let put = ecr.put_lifecycle_policy().repository_name("app").lifecycle_policy_text(&text).send().await.unwrap();
+    let put = ecr
+        .put_lifecycle_policy()
+        .repository_name("app")
+        .lifecycle_policy_text(&text)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(put.lifecycle_policy_text(), Some(text.as_str()));
     assert_eq!(put.registry_id(), Some("000000000000"));
-    let got = ecr.get_lifecycle_policy().repository_name("app").send().await.unwrap();
+    let got = ecr
+        .get_lifecycle_policy()
+        .repository_name("app")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(got.lifecycle_policy_text(), Some(text.as_str()));
     assert!(got.last_evaluated_at().is_none(), "never evaluated yet");
     run_lifecycle(&server).await;
-    let got = ecr.get_lifecycle_policy().repository_name("app").send().await.unwrap();
+    let got = ecr
+        .get_lifecycle_policy()
+        .repository_name("app")
+        .send()
+        .await
+        .unwrap();
     assert!(got.last_evaluated_at().is_some());
 
     let invalid = policy(&[serde_json::json!({
@@ -84,27 +120,59 @@ async fn put_get_delete_policy_and_validation() {
         "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countUnit": "days", "countNumber": 1},
         "action": {"type": "expire"}
     })]);
-    let err = ecr.put_lifecycle_policy().repository_name("app").lifecycle_policy_text(invalid).send().await.unwrap_err();
+    let err = ecr
+        .put_lifecycle_policy()
+        .repository_name("app")
+        .lifecycle_policy_text(invalid)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("InvalidParameterException"));
     assert_eq!(
         err.message(),
         Some("Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: instance failed to match exactly one schema (matched 0 out of 2)'")
     );
-    let short = ecr.put_lifecycle_policy().repository_name("app").lifecycle_policy_text("{\"rules\":[]}").send().await.unwrap_err();
+    let short = ecr
+        .put_lifecycle_policy()
+        .repository_name("app")
+        .lifecycle_policy_text("{\"rules\":[]}")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(short.code(), Some("InvalidParameterException"));
     assert_eq!(
         short.message(),
         Some("Invalid parameter at 'lifecyclePolicyText' failed to satisfy constraint: 'Member must have length greater than or equal to 100'")
     );
     // The refused policies left the stored one alone.
-    let got = ecr.get_lifecycle_policy().repository_name("app").send().await.unwrap();
+    let got = ecr
+        .get_lifecycle_policy()
+        .repository_name("app")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(got.lifecycle_policy_text(), Some(text.as_str()));
 
-    let deleted = ecr.delete_lifecycle_policy().repository_name("app").send().await.unwrap();
+    let deleted = ecr
+        .delete_lifecycle_policy()
+        .repository_name("app")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(deleted.lifecycle_policy_text(), Some(text.as_str()));
-    let again = ecr.delete_lifecycle_policy().repository_name("app").send().await.unwrap_err();
+    let again = ecr
+        .delete_lifecycle_policy()
+        .repository_name("app")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(again.code(), Some("LifecyclePolicyNotFoundException"));
-    let no_repo = ecr.get_lifecycle_policy().repository_name("nope").send().await.unwrap_err();
+    let no_repo = ecr
+        .get_lifecycle_policy()
+        .repository_name("nope")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(no_repo.code(), Some("RepositoryNotFoundException"));
 }
 
@@ -120,9 +188,19 @@ async fn preview_reports_what_a_run_then_does() {
     let basic = server.basic().await;
     let fresh = push_image(&server, &basic, "app", "v2", "fresh").await;
 
-    let none = ecr.get_lifecycle_policy_preview().repository_name("app").send().await.unwrap_err();
+    let none = ecr
+        .get_lifecycle_policy_preview()
+        .repository_name("app")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(none.code(), Some("LifecyclePolicyPreviewNotFoundException"));
-    let no_policy = ecr.start_lifecycle_policy_preview().repository_name("app").send().await.unwrap_err();
+    let no_policy = ecr
+        .start_lifecycle_policy_preview()
+        .repository_name("app")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(no_policy.code(), Some("LifecyclePolicyNotFoundException"));
 
     let text = any_older_than(14);
@@ -133,9 +211,21 @@ async fn preview_reports_what_a_run_then_does() {
         .send()
         .await
         .unwrap();
-    assert_eq!(started.status(), Some(&LifecyclePolicyPreviewStatus::InProgress));
-    let busy = ecr.start_lifecycle_policy_preview().repository_name("app").lifecycle_policy_text(&text).send().await.unwrap_err();
-    assert_eq!(busy.code(), Some("LifecyclePolicyPreviewInProgressException"));
+    assert_eq!(
+        started.status(),
+        Some(&LifecyclePolicyPreviewStatus::InProgress)
+    );
+    let busy = ecr
+        .start_lifecycle_policy_preview()
+        .repository_name("app")
+        .lifecycle_policy_text(&text)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        busy.code(),
+        Some("LifecyclePolicyPreviewInProgressException")
+    );
 
     // The SDK's waiter polls until COMPLETE.
     ecr.wait_until_lifecycle_policy_preview_complete()
@@ -143,20 +233,39 @@ async fn preview_reports_what_a_run_then_does() {
         .wait(std::time::Duration::from_secs(30))
         .await
         .unwrap();
-    let preview = ecr.get_lifecycle_policy_preview().repository_name("app").send().await.unwrap();
-    assert_eq!(preview.status(), Some(&LifecyclePolicyPreviewStatus::Complete));
+    let preview = ecr
+        .get_lifecycle_policy_preview()
+        .repository_name("app")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        preview.status(),
+        Some(&LifecyclePolicyPreviewStatus::Complete)
+    );
     assert_eq!(preview.lifecycle_policy_text(), Some(text.as_str()));
     let results = preview.preview_results();
     assert_eq!(results.len(), 1);
     assert_eq!(results[0].image_digest(), Some(old.as_str()));
     assert_eq!(results[0].image_tags(), ["v1"]);
     assert_eq!(results[0].applied_rule_priority(), Some(1));
-    assert_eq!(results[0].action().unwrap().r#type(), Some(&ImageActionType::Expire));
-    assert_eq!(preview.summary().unwrap().expiring_image_total_count(), Some(1));
+    assert_eq!(
+        results[0].action().unwrap().r#type(),
+        Some(&ImageActionType::Expire)
+    );
+    assert_eq!(
+        preview.summary().unwrap().expiring_image_total_count(),
+        Some(1)
+    );
 
     // A preview changes nothing; a run does exactly what it said.
     assert_eq!(digests(&server, "app").await.len(), 2);
-    ecr.put_lifecycle_policy().repository_name("app").lifecycle_policy_text(&text).send().await.unwrap();
+    ecr.put_lifecycle_policy()
+        .repository_name("app")
+        .lifecycle_policy_text(&text)
+        .send()
+        .await
+        .unwrap();
     let report = run_lifecycle(&server).await;
     assert_eq!(report["expired"], serde_json::json!([old]));
     assert_eq!(digests(&server, "app").await, vec![fresh]);
@@ -167,7 +276,11 @@ async fn preview_reports_what_a_run_then_does() {
         .send()
         .await
         .unwrap();
-    assert_eq!(pull.status(), 404, "expired images vanish from the registry too");
+    assert_eq!(
+        pull.status(),
+        404,
+        "expired images vanish from the registry too"
+    );
 }
 
 #[tokio::test]
@@ -177,17 +290,40 @@ async fn the_readme_time_control_example() {
     server.create_repository("ci").await;
     let basic = server.basic().await;
     let ecr = server.ecr();
-    ecr.put_lifecycle_policy().repository_name("ci").lifecycle_policy_text(any_older_than(14)).send().await.unwrap();
+    ecr.put_lifecycle_policy()
+        .repository_name("ci")
+        .lifecycle_policy_text(any_older_than(14))
+        .send()
+        .await
+        .unwrap();
     push_image(&server, &basic, "ci", "build-1", "1").await;
     push_image(&server, &basic, "ci", "build-2", "2").await;
-    assert_eq!(run_lifecycle(&server).await["expired"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        run_lifecycle(&server).await["expired"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
     advance_days(&server, 15).await;
-    assert_eq!(run_lifecycle(&server).await["expired"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        run_lifecycle(&server).await["expired"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     assert!(digests(&server, "ci").await.is_empty());
 }
 
 /// Pushes an OCI 1.1 artifact referring to `subject`; returns its digest.
-async fn push_referrer(server: &TestServer, basic: &str, repo: &str, subject: &str, kind: &str) -> String {
+async fn push_referrer(
+    server: &TestServer,
+    basic: &str,
+    repo: &str,
+    subject: &str,
+    kind: &str,
+) -> String {
     let empty = push_blob(server, basic, repo, b"{}").await;
     let payload = format!("{kind} of {subject}");
     let layer = push_blob(server, basic, repo, payload.as_bytes()).await;
@@ -199,7 +335,19 @@ async fn push_referrer(server: &TestServer, basic: &str, repo: &str, subject: &s
     })
     .to_string();
     let digest = ecrd::core::names::Digest::of(manifest.as_bytes()).to_string();
-    assert_eq!(put_manifest(server, basic, repo, &digest, OCI_MANIFEST, manifest.as_bytes()).await.status(), 201);
+    assert_eq!(
+        put_manifest(
+            server,
+            basic,
+            repo,
+            &digest,
+            OCI_MANIFEST,
+            manifest.as_bytes()
+        )
+        .await
+        .status(),
+        201
+    );
     digest
 }
 
@@ -211,22 +359,49 @@ async fn referrers_follow_their_subject() {
     let ecr = server.ecr();
     let image = push_image(&server, &basic, "signed", "v1", "image").await;
     let sbom = push_referrer(&server, &basic, "signed", &image, "application/spdx+json").await;
-    let sbom_signature = push_referrer(&server, &basic, "signed", &sbom, "application/vnd.cncf.notary.signature").await;
+    let sbom_signature = push_referrer(
+        &server,
+        &basic,
+        "signed",
+        &sbom,
+        "application/vnd.cncf.notary.signature",
+    )
+    .await;
     let never_pushed = format!("sha256:{}", "ab".repeat(32));
-    let dangling = push_referrer(&server, &basic, "signed", &never_pushed, "application/vnd.cncf.notary.signature").await;
+    let dangling = push_referrer(
+        &server,
+        &basic,
+        "signed",
+        &never_pushed,
+        "application/vnd.cncf.notary.signature",
+    )
+    .await;
 
     // A rule that would expire every untagged image spares referrers while their subject exists.
-    ecr.put_lifecycle_policy().repository_name("signed").lifecycle_policy_text(untagged_older_than(1)).send().await.unwrap();
+    ecr.put_lifecycle_policy()
+        .repository_name("signed")
+        .lifecycle_policy_text(untagged_older_than(1))
+        .send()
+        .await
+        .unwrap();
     advance_days(&server, 3).await;
     let report = run_lifecycle(&server).await;
-    assert_eq!(report["expired"], serde_json::json!([dangling]), "only the referrer of a never-pushed subject is just an untagged image");
+    assert_eq!(
+        report["expired"],
+        serde_json::json!([dangling]),
+        "only the referrer of a never-pushed subject is just an untagged image"
+    );
     let mut expected = vec![image.clone(), sbom.clone(), sbom_signature.clone()];
     expected.sort();
     assert_eq!(digests(&server, "signed").await, expected);
 
     // Deleting the subject (here over the API) leaves its referrers until the next run, which
     // removes them, recursively — with or without a policy.
-    ecr.delete_lifecycle_policy().repository_name("signed").send().await.unwrap();
+    ecr.delete_lifecycle_policy()
+        .repository_name("signed")
+        .send()
+        .await
+        .unwrap();
     ecr.batch_delete_image()
         .repository_name("signed")
         .image_ids(ImageIdentifier::builder().image_digest(&image).build())
@@ -237,15 +412,26 @@ async fn referrers_follow_their_subject() {
     left.sort();
     assert_eq!(digests(&server, "signed").await, left);
     let report = run_lifecycle(&server).await;
-    let mut removed: Vec<String> =
-        report["referrers_removed"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+    let mut removed: Vec<String> = report["referrers_removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
     removed.sort();
     assert_eq!(removed, left);
     assert!(digests(&server, "signed").await.is_empty());
 
     // A referrer whose subject was never pushed is left alone.
     let basic = server.basic().await;
-    let lonely = push_referrer(&server, &basic, "signed", &never_pushed, "application/spdx+json").await;
+    let lonely = push_referrer(
+        &server,
+        &basic,
+        "signed",
+        &never_pushed,
+        "application/spdx+json",
+    )
+    .await;
     run_lifecycle(&server).await;
     assert_eq!(digests(&server, "signed").await, vec![lonely]);
 }
@@ -256,7 +442,14 @@ async fn oci_delete_of_a_subject_cascades_on_the_next_run() {
     server.create_repository("oci").await;
     let basic = server.basic().await;
     let image = push_image(&server, &basic, "oci", "v1", "image").await;
-    let signature = push_referrer(&server, &basic, "oci", &image, "application/vnd.cncf.notary.signature").await;
+    let signature = push_referrer(
+        &server,
+        &basic,
+        "oci",
+        &image,
+        "application/vnd.cncf.notary.signature",
+    )
+    .await;
     let deleted = server
         .http()
         .delete(format!("{}/v2/oci/manifests/{image}", server.url))
@@ -271,11 +464,29 @@ async fn oci_delete_of_a_subject_cascades_on_the_next_run() {
 }
 
 async fn push_untagged(server: &TestServer, basic: &str, repo: &str, seed: &str) -> String {
-    let manifest = common::image_manifest(server, basic, repo, seed.as_bytes(), &[format!("layer {seed}").as_bytes()])
-        .await
-        .to_string();
+    let manifest = common::image_manifest(
+        server,
+        basic,
+        repo,
+        seed.as_bytes(),
+        &[format!("layer {seed}").as_bytes()],
+    )
+    .await
+    .to_string();
     let digest = ecrd::core::names::Digest::of(manifest.as_bytes()).to_string();
-    assert_eq!(put_manifest(server, basic, repo, &digest, OCI_MANIFEST, manifest.as_bytes()).await.status(), 201);
+    assert_eq!(
+        put_manifest(
+            server,
+            basic,
+            repo,
+            &digest,
+            OCI_MANIFEST,
+            manifest.as_bytes()
+        )
+        .await
+        .status(),
+        201
+    );
     digest
 }
 
@@ -297,7 +508,8 @@ fn random_policy(rng: &mut impl Rng) -> String {
         };
         let mut selection = serde_json::json!({"tagStatus": status});
         if status == "tagged" {
-            selection["tagPrefixList"] = serde_json::json!([prefixes[(priority as usize - 1) % prefixes.len()]]);
+            selection["tagPrefixList"] =
+                serde_json::json!([prefixes[(priority as usize - 1) % prefixes.len()]]);
         }
         if rng.random_bool(0.5) {
             selection["countType"] = "imageCountMoreThan".into();
@@ -330,7 +542,14 @@ async fn preview_equals_execution_on_random_policies() {
             let seed = format!("{round}-{i}");
             if rng.random_bool(0.7) {
                 // Tags repeat across images, so some move from an older image to a newer one.
-                push_image(&server, &basic, &repo, tags[rng.random_range(0..tags.len())], &seed).await;
+                push_image(
+                    &server,
+                    &basic,
+                    &repo,
+                    tags[rng.random_range(0..tags.len())],
+                    &seed,
+                )
+                .await;
             } else {
                 push_untagged(&server, &basic, &repo, &seed).await;
             }
@@ -338,22 +557,47 @@ async fn preview_equals_execution_on_random_policies() {
             basic = server.basic().await;
         }
         let text = random_policy(&mut rng);
-        ecr.start_lifecycle_policy_preview().repository_name(&repo).lifecycle_policy_text(&text).send().await.unwrap();
-        let preview = ecr.get_lifecycle_policy_preview().repository_name(&repo).send().await.unwrap();
-        let mut predicted: Vec<String> =
-            preview.preview_results().iter().map(|r| r.image_digest().unwrap().to_owned()).collect();
+        ecr.start_lifecycle_policy_preview()
+            .repository_name(&repo)
+            .lifecycle_policy_text(&text)
+            .send()
+            .await
+            .unwrap();
+        let preview = ecr
+            .get_lifecycle_policy_preview()
+            .repository_name(&repo)
+            .send()
+            .await
+            .unwrap();
+        let mut predicted: Vec<String> = preview
+            .preview_results()
+            .iter()
+            .map(|r| r.image_digest().unwrap().to_owned())
+            .collect();
         predicted.sort();
-        ecr.put_lifecycle_policy().repository_name(&repo).lifecycle_policy_text(&text).send().await.unwrap();
+        ecr.put_lifecycle_policy()
+            .repository_name(&repo)
+            .lifecycle_policy_text(&text)
+            .send()
+            .await
+            .unwrap();
         let before = digests(&server, &repo).await;
         let response = server
             .http()
-            .post(format!("{}/_ecrd/lifecycle/run?repository={repo}", server.url))
+            .post(format!(
+                "{}/_ecrd/lifecycle/run?repository={repo}",
+                server.url
+            ))
             .send()
             .await
             .unwrap();
         let report: serde_json::Value = response.json().await.unwrap();
-        let mut expired: Vec<String> =
-            report["expired"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+        let mut expired: Vec<String> = report["expired"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect();
         expired.sort();
         assert_eq!(predicted, expired, "round {round}: policy {text}");
         let after = digests(&server, &repo).await;

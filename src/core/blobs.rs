@@ -30,16 +30,19 @@ pub struct BlobInfo {
 /// only its own bytes. Lost state (a restart) is rebuilt by re-reading the upload file.
 #[derive(Default)]
 pub struct UploadStates {
-    sessions: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<(Sha256, u64)>>>>>,
+    sessions: Mutex<HashMap<String, Session>>,
 }
 
+/// One upload's lock, guarding its hash state and length (when known).
+type Session = Arc<tokio::sync::Mutex<Option<(Sha256, u64)>>>;
+
 impl UploadStates {
-    fn session(&self, id: &str) -> Arc<tokio::sync::Mutex<Option<(Sha256, u64)>>> {
+    fn session(&self, id: &str) -> Session {
         let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
         sessions.entry(id.to_owned()).or_default().clone()
     }
 
-    fn forget(&self, id: &str) {
+    pub(super) fn forget(&self, id: &str) {
         self.sessions
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -67,6 +70,15 @@ where
         writer.write(chunk).await?;
     }
     Ok(())
+}
+
+/// A session whose file is gone is over: its bytes became a blob (a concurrent PUT, or a crash
+/// between the rename and the session's deletion) or were discarded.
+fn upload_gone(error: io::Error) -> CoreError {
+    match error.kind() {
+        io::ErrorKind::NotFound => CoreError::UploadUnknown,
+        _ => CoreError::Io(error),
+    }
 }
 
 fn valid_upload_id(id: &str) -> CoreResult<()> {
@@ -119,7 +131,8 @@ impl Registry {
     /// Bytes received so far by an upload.
     pub fn upload_size(&self, ns: &Namespace, repo: &str, id: &str) -> CoreResult<u64> {
         self.check_upload(ns, repo, id)?;
-        Ok(std::fs::metadata(self.files.upload_path(id))?.len())
+        let size = std::fs::metadata(self.files.upload_path(id)).map_err(upload_gone)?;
+        Ok(size.len())
     }
 
     /// Appends a chunk (PATCH). A chunk must start where the upload ends; a chunk that fails
@@ -198,7 +211,8 @@ impl Registry {
             }
         })
         .await
-        .map_err(io::Error::other)??;
+        .map_err(io::Error::other)?
+        .map_err(upload_gone)?;
         Ok(opened)
     }
 
@@ -231,33 +245,50 @@ impl Registry {
             });
         }
         let info = self
-            .install(repo_id, self.files.upload_path(id), target, expected)
-            .await?;
-        let id2 = id.to_owned();
-        self.store
-            .write(move |c| blob_index::delete_upload(c, &id2))
+            .install(
+                repo_id,
+                self.files.upload_path(id),
+                target,
+                expected,
+                Some(id),
+            )
             .await?;
         self.uploads.forget(id);
         Ok(info)
     }
 
-    /// Moves a hashed file into place and links it into the repository.
+    /// Moves a hashed file into place and links it into the repository; when the file was an
+    /// upload session's, the session is closed in the same transaction.
     async fn install(
         &self,
         repo_id: i64,
         written: PathBuf,
         target: HashedFile,
         digest: &Digest,
+        upload: Option<&str>,
     ) -> CoreResult<BlobInfo> {
+        // Held from the rename until the row is committed: a garbage collection in between
+        // could otherwise delete the file just put in place (see `core::gc`).
+        let _gc = self.gc_lock.read().await;
         let files = self.files.clone();
         let d = digest.clone();
         tokio::task::spawn_blocking(move || files.install(&written, &target.file, &d))
             .await
             .map_err(io::Error::other)??;
         let size = std::fs::metadata(self.files.blob_path(digest))?.len();
-        let (d, now) = (digest.clone(), self.clock.now_millis());
+        let (d, now, upload) = (
+            digest.clone(),
+            self.clock.now_millis(),
+            upload.map(str::to_owned),
+        );
         self.store
-            .write(move |c| blob_index::add_and_link(c, repo_id, &d, size, now))
+            .write(move |c| {
+                blob_index::add_and_link(c, repo_id, &d, size, now)?;
+                if let Some(id) = upload {
+                    blob_index::delete_upload(c, &id)?;
+                }
+                Ok::<_, CoreError>(())
+            })
             .await?;
         Ok(BlobInfo {
             digest: digest.clone(),
@@ -318,7 +349,7 @@ impl Registry {
                 actual,
             });
         }
-        self.install(repo.id, path, target, expected).await
+        self.install(repo.id, path, target, expected, None).await
     }
 
     /// Links a blob of another repository of the same namespace into `repo` (cross-repository
@@ -334,6 +365,8 @@ impl Registry {
         let Ok(source) = self.repository(ns, from) else {
             return Ok(None);
         };
+        // From the check that `from` has it until the link is committed (see `core::gc`).
+        let _gc = self.gc_lock.read().await;
         let Some(size) = self
             .store
             .read(|c| blob_index::linked_size(c, source.id, digest))?

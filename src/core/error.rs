@@ -98,11 +98,85 @@ pub enum CoreError {
     #[error("unsupported: {0}")]
     Unsupported(String),
 
+    /// A rule of ECR's layer-upload API ([`crate::core::layers`]); never raised on the OCI path.
+    #[error("{0}")]
+    Layer(#[from] LayerError),
+
     #[error("store: {0}")]
     Store(#[from] StoreError),
 
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// What only ECR's layer API answers (BatchCheckLayerAvailability … GetDownloadUrlForLayer): the
+/// same uploads as the OCI front, with ECR's extra rules and ECR's context in every message.
+#[derive(Debug, thiserror::Error)]
+pub enum LayerError {
+    #[error("The layer with digest '{digest}' does not exist in the repository with name '{repository}' in the registry with id '{registry_id}'")]
+    NotFound {
+        digest: String,
+        repository: String,
+        registry_id: String,
+    },
+
+    /// Linked into the repository, but no image of the repository uses it.
+    #[error("The layer with digest '{digest}' is not available because it is not associated with an image in the repository with name '{repository}' in the registry with id '{registry_id}'. Unassociated image layers may be cleaned up at any time.")]
+    Inaccessible {
+        digest: String,
+        repository: String,
+        registry_id: String,
+    },
+
+    #[error("The layer with digest '{digest}' already exists in the repository with name '{repository}' in the registry with id '{registry_id}'")]
+    AlreadyExists {
+        digest: String,
+        repository: String,
+        registry_id: String,
+    },
+
+    /// S3's multipart rule, which ECR applies when an upload is completed.
+    #[error("All layer parts except the last part should be at least 5MB")]
+    PartTooSmall,
+
+    #[error("The upload with id '{upload_id}' for the repository with name '{repository}' in the registry with id '{registry_id}' does not contain any layer parts")]
+    EmptyUpload {
+        upload_id: String,
+        repository: String,
+        registry_id: String,
+    },
+
+    #[error("The upload with id '{upload_id}' does not exist in the repository with name '{repository}' in the registry with id '{registry_id}'")]
+    UploadNotFound {
+        upload_id: String,
+        repository: String,
+        registry_id: String,
+    },
+
+    /// A part that does not continue the upload, or whose byte range does not match its bytes.
+    /// `last_valid` is the last byte the upload holds (none while it is empty).
+    #[error("{reason}")]
+    PartInvalid {
+        reason: String,
+        registry_id: String,
+        repository: String,
+        upload_id: String,
+        last_valid: Option<u64>,
+    },
+
+    /// The uploaded bytes do not hash to the layer digest the client named (nothing is stored).
+    #[error("The layer digest '{expected}' does not match the digest of the uploaded layer{}", actual_digest(.actual))]
+    DigestMismatch {
+        expected: String,
+        actual: Option<Digest>,
+    },
+}
+
+fn actual_digest(actual: &Option<Digest>) -> String {
+    actual
+        .as_ref()
+        .map(|d| format!(", '{d}'"))
+        .unwrap_or_default()
 }
 
 fn join(digests: &[Digest]) -> String {

@@ -5,8 +5,11 @@
 //! different namespaces never see each other.
 
 pub mod blobs;
+pub mod catalog;
 pub mod error;
+pub mod gc;
 pub mod images;
+pub mod layers;
 pub mod manifest;
 pub mod mutability;
 pub mod names;
@@ -36,6 +39,8 @@ pub struct Registry {
     clock: Clock,
     uploads: Arc<blobs::UploadStates>,
     pulls: Arc<pulls::PullRecorder>,
+    /// Blob installs and links hold it shared, garbage collection exclusively (see [`gc`]).
+    gc_lock: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl Registry {
@@ -50,6 +55,7 @@ impl Registry {
             clock,
             uploads: Arc::default(),
             pulls: Arc::default(),
+            gc_lock: Arc::default(),
         };
         registry.sweep().await?;
         Ok(registry)
@@ -57,6 +63,11 @@ impl Registry {
 
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// The metadata store, for layers above the core (lifecycle) that keep their own tables.
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Removes temporary files, expired upload sessions, and upload files without a session.
@@ -81,7 +92,30 @@ impl Registry {
                 orphans += 1;
             }
         }
-        tracing::debug!(temp, expired = expired.len(), orphans, "swept leftovers");
+        // Sessions whose bytes are gone (a crash after the file was installed as a blob, before
+        // the session row went) can never complete.
+        let bodiless: Vec<String> = live
+            .into_iter()
+            .filter(|id| !self.files.upload_path(id).exists())
+            .collect();
+        let bodiless_count = bodiless.len();
+        if !bodiless.is_empty() {
+            self.store
+                .write(move |c| {
+                    for id in &bodiless {
+                        blob_index::delete_upload(c, id)?;
+                    }
+                    Ok::<_, CoreError>(())
+                })
+                .await?;
+        }
+        tracing::debug!(
+            temp,
+            expired = expired.len(),
+            orphans,
+            bodiless = bodiless_count,
+            "swept leftovers"
+        );
         Ok(())
     }
 
@@ -91,14 +125,14 @@ impl Registry {
     }
 
     /// The repository `name` of `ns`, or RepositoryNotFound.
-    fn repository(&self, ns: &Namespace, name: &str) -> CoreResult<RepositoryRow> {
+    pub(crate) fn repository(&self, ns: &Namespace, name: &str) -> CoreResult<RepositoryRow> {
         self.store
             .read(|c| repo_sql::get(c, ns, name))?
             .ok_or_else(|| not_found(ns, name))
     }
 }
 
-fn not_found(ns: &Namespace, name: &str) -> CoreError {
+pub(crate) fn not_found(ns: &Namespace, name: &str) -> CoreError {
     CoreError::RepositoryNotFound {
         name: name.to_owned(),
         registry_id: ns.account.clone(),

@@ -99,7 +99,7 @@ fn wrong_type<T>(v: &Value, allowed: &str) -> Result<T, PolicyError> {
     ))
 }
 
-fn object<'a>(v: &'a Value) -> Result<&'a Map<String, Value>, PolicyError> {
+fn object(v: &Value) -> Result<&Map<String, Value>, PolicyError> {
     v.as_object().map_or_else(|| wrong_type(v, "object"), Ok)
 }
 

@@ -73,33 +73,52 @@ pub struct RunReport {
 }
 
 fn policy_not_found(ns: &Namespace, name: &str) -> LifecycleError {
-    LifecycleError::PolicyNotFound { name: name.to_owned(), registry_id: ns.account.clone() }
+    LifecycleError::PolicyNotFound {
+        name: name.to_owned(),
+        registry_id: ns.account.clone(),
+    }
 }
 
 pub async fn put_policy(registry: &Registry, ns: &Namespace, repo: &str, text: &str) -> Result<()> {
     policy::parse(text)?;
     let repo = registry.repository(ns, repo)?;
     let text = text.to_owned();
-    registry.store().write(move |c| sql::set_policy(c, repo.id, Some(&text))).await?;
+    registry
+        .store()
+        .write(move |c| sql::set_policy(c, repo.id, Some(&text)))
+        .await?;
     Ok(())
 }
 
 pub fn get_policy(registry: &Registry, ns: &Namespace, repo: &str) -> Result<StoredPolicy> {
     let row = registry.repository(ns, repo)?;
-    let (text, last_evaluated_at) =
-        registry.store().read(|c| sql::policy(c, row.id))?.ok_or_else(|| policy_not_found(ns, repo))?;
-    Ok(StoredPolicy { text, last_evaluated_at })
+    let (text, last_evaluated_at) = registry
+        .store()
+        .read(|c| sql::policy(c, row.id))?
+        .ok_or_else(|| policy_not_found(ns, repo))?;
+    Ok(StoredPolicy {
+        text,
+        last_evaluated_at,
+    })
 }
 
-pub async fn delete_policy(registry: &Registry, ns: &Namespace, repo: &str) -> Result<StoredPolicy> {
+pub async fn delete_policy(
+    registry: &Registry,
+    ns: &Namespace,
+    repo: &str,
+) -> Result<StoredPolicy> {
     let row = registry.repository(ns, repo)?;
     let (ns2, name) = (ns.clone(), repo.to_owned());
     registry
         .store()
         .write(move |c| {
-            let (text, last_evaluated_at) = sql::policy(c, row.id)?.ok_or_else(|| policy_not_found(&ns2, &name))?;
+            let (text, last_evaluated_at) =
+                sql::policy(c, row.id)?.ok_or_else(|| policy_not_found(&ns2, &name))?;
             sql::set_policy(c, row.id, None)?;
-            Ok(StoredPolicy { text, last_evaluated_at })
+            Ok(StoredPolicy {
+                text,
+                last_evaluated_at,
+            })
         })
         .await
 }
@@ -126,15 +145,23 @@ fn facts(rows: Vec<sql::ImageFactsRow>) -> Vec<(i64, ImageFacts)> {
         .collect()
 }
 
+/// A repository's images (with their row ids) and what a policy would do to them.
+type Evaluation = (Vec<(i64, ImageFacts)>, Vec<Decision>);
+
 /// Evaluates a policy against a repository's images without changing anything.
-fn decide(c: &Conn, repository_id: i64, policy: &Policy, now: Millis) -> Result<(Vec<(i64, ImageFacts)>, Vec<Decision>)> {
+fn decide(c: &Conn, repository_id: i64, policy: &Policy, now: Millis) -> Result<Evaluation> {
     let images = facts(sql::image_facts(c, repository_id)?);
     let plain: Vec<ImageFacts> = images.iter().map(|(_, f)| f.clone()).collect();
     let decisions = evaluate(policy, &plain, now);
     Ok((images, decisions))
 }
 
-pub async fn start_preview(registry: &Registry, ns: &Namespace, repo: &str, text: Option<String>) -> Result<String> {
+pub async fn start_preview(
+    registry: &Registry,
+    ns: &Namespace,
+    repo: &str,
+    text: Option<String>,
+) -> Result<String> {
     let row = registry.repository(ns, repo)?;
     let text = match text {
         Some(text) => text,
@@ -149,7 +176,10 @@ pub async fn start_preview(registry: &Registry, ns: &Namespace, repo: &str, text
         .write(move |c| {
             if let Some((_, status, _)) = sql::preview(c, row.id)? {
                 if status == "IN_PROGRESS" {
-                    return Err(LifecycleError::PreviewInProgress { name, registry_id: ns2.account });
+                    return Err(LifecycleError::PreviewInProgress {
+                        name,
+                        registry_id: ns2.account,
+                    });
                 }
             }
             let (images, decisions) = decide(c, row.id, &policy, now)?;
@@ -167,7 +197,8 @@ pub async fn start_preview(registry: &Registry, ns: &Namespace, repo: &str, text
                     })
                 })
                 .collect();
-            let results = serde_json::to_string(&items).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let results =
+                serde_json::to_string(&items).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             sql::put_preview(c, row.id, &text2, "IN_PROGRESS", &results, now)?;
             Ok(())
         })
@@ -179,14 +210,25 @@ pub async fn start_preview(registry: &Registry, ns: &Namespace, repo: &str, text
 /// clients polling for COMPLETE (the SDK waiter) see IN_PROGRESS, then COMPLETE.
 pub async fn get_preview(registry: &Registry, ns: &Namespace, repo: &str) -> Result<Preview> {
     let row = registry.repository(ns, repo)?;
-    let (text, status, results) = registry.store().read(|c| sql::preview(c, row.id))?.ok_or_else(|| {
-        LifecycleError::PreviewNotFound { name: repo.to_owned(), registry_id: ns.account.clone() }
-    })?;
+    let (text, status, results) = registry
+        .store()
+        .read(|c| sql::preview(c, row.id))?
+        .ok_or_else(|| LifecycleError::PreviewNotFound {
+            name: repo.to_owned(),
+            registry_id: ns.account.clone(),
+        })?;
     if status == "IN_PROGRESS" {
-        registry.store().write(move |c| sql::set_preview_status(c, row.id, "COMPLETE")).await?;
+        registry
+            .store()
+            .write(move |c| sql::set_preview_status(c, row.id, "COMPLETE"))
+            .await?;
     }
     let items = serde_json::from_str(&results).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(Preview { text, status: "COMPLETE".into(), items })
+    Ok(Preview {
+        text,
+        status: "COMPLETE".into(),
+        items,
+    })
 }
 
 /// Which repositories a run covers.
@@ -202,20 +244,30 @@ pub async fn run(registry: &Registry, scope: &Scope) -> Result<RunReport> {
     let repositories = registry.store().read(sql::all_repositories)?;
     let mut report = RunReport::default();
     for (id, account, region, name) in repositories {
-        if scope.namespace.as_ref().is_some_and(|ns| ns.account != account || ns.region != region) {
+        if scope
+            .namespace
+            .as_ref()
+            .is_some_and(|ns| ns.account != account || ns.region != region)
+        {
             continue;
         }
         if scope.repository.as_ref().is_some_and(|r| *r != name) {
             continue;
         }
         let now = registry.clock().now_millis();
-        let one = registry.store().write(move |c| run_repository(c, id, now)).await?;
+        let one = registry
+            .store()
+            .write(move |c| run_repository(c, id, now))
+            .await?;
         report.repositories += 1;
         report.expired.extend(one.expired);
         report.archived.extend(one.archived);
         report.referrers_removed.extend(one.referrers_removed);
     }
-    if !report.expired.is_empty() || !report.referrers_removed.is_empty() || !report.archived.is_empty() {
+    if !report.expired.is_empty()
+        || !report.referrers_removed.is_empty()
+        || !report.archived.is_empty()
+    {
         tracing::info!(
             expired = report.expired.len(),
             archived = report.archived.len(),
@@ -227,7 +279,10 @@ pub async fn run(registry: &Registry, scope: &Scope) -> Result<RunReport> {
 }
 
 fn delete(c: &Conn, repository_id: i64, digest: &str) -> Result<bool> {
-    let id = ImageId { digest: Some(digest.to_owned()), tag: None };
+    let id = ImageId {
+        digest: Some(digest.to_owned()),
+        tag: None,
+    };
     Ok(catalog::delete_id(c, repository_id, &id)?.is_ok())
 }
 
@@ -245,7 +300,8 @@ fn run_repository(c: &Conn, repository_id: i64, now: Millis) -> Result<RunReport
                     }
                 }
                 Action::Transition => {
-                    if let Some((id, _)) = images.iter().find(|(_, f)| f.digest == decision.digest) {
+                    if let Some((id, _)) = images.iter().find(|(_, f)| f.digest == decision.digest)
+                    {
                         sql::archive(c, *id, now)?;
                         report.archived.push(decision.digest);
                     }

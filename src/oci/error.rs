@@ -151,7 +151,9 @@ impl From<CoreError> for OciError {
             | CoreError::ImageAlreadyExists { .. }
             | CoreError::InvalidParameter(_)
             | CoreError::InvalidTagParameter { .. }
-            | CoreError::TooManyTags { .. } => OciError::new(S::BAD_REQUEST, "DENIED", message),
+            | CoreError::TooManyTags { .. }
+            // The layer API's own errors: never raised on this front.
+            | CoreError::Layer(_) => OciError::new(S::BAD_REQUEST, "DENIED", message),
             CoreError::Store(_) | CoreError::Io(_) => {
                 tracing::error!(error = %message, "internal error on the registry endpoint");
                 OciError::new(S::INTERNAL_SERVER_ERROR, "UNKNOWN", "internal error")

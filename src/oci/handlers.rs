@@ -346,42 +346,15 @@ impl Ctx<'_> {
         with_body: bool,
     ) -> Result<Response> {
         let digest = parse_digest(digest)?;
-        let blob = self
-            .registry()
-            .stat_blob(&self.ns, name.as_str(), &digest)?;
-        let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
-            None => None,
-            Some(spec) => Some(
-                parse_range(spec, blob.size).ok_or_else(|| OciError::range_invalid(blob.size))?,
-            ),
-        };
-        let (status, start, len) = match range {
-            Some((start, end)) => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
-            None => (StatusCode::OK, 0, blob.size),
-        };
-        let body = if with_body {
-            open_range(&blob, start, len).await?
-        } else {
-            Body::empty()
-        };
-        let mut response = Response::new(body);
-        *response.status_mut() = status;
-        let h = response.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/octet-stream"),
-        );
-        h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-        h.insert(CONTENT_DIGEST, header_value(digest.as_str()));
-        h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-        h.insert(header::ETAG, header_value(&format!("\"{digest}\"")));
-        if status == StatusCode::PARTIAL_CONTENT {
-            h.insert(
-                header::CONTENT_RANGE,
-                header_value(&format!("bytes {start}-{}/{}", start + len - 1, blob.size)),
-            );
-        }
-        Ok(response)
+        serve_blob(
+            self.registry(),
+            &self.ns,
+            name.as_str(),
+            &digest,
+            headers,
+            with_body,
+        )
+        .await
     }
 
     async fn start_upload(
@@ -478,12 +451,20 @@ impl Ctx<'_> {
 
     fn referrers(&self, name: &RepositoryName, digest: &str, query: &Query) -> Result<Response> {
         let subject = parse_digest(digest)?;
-        let artifact_type = query.get("artifactType").filter(|t| !t.is_empty());
+        // Media types never contain spaces: a space here is a `+` that the client did not
+        // percent-encode (`application/spdx+json`), read back as form encoding says.
+        let artifact_type = query
+            .get("artifactType")
+            .filter(|t| !t.is_empty())
+            .map(|t| t.replace(' ', "+"));
+        let filter: Vec<String> = artifact_type.iter().cloned().collect();
         let rows = self
             .registry()
-            .referrers(&self.ns, name.as_str(), &subject, artifact_type)?;
+            .referrers(&self.ns, name.as_str(), &subject, &filter)?;
         let manifests: Vec<Value> = rows
             .into_iter()
+            // Archived referrers are not pullable, so the registry does not list them.
+            .filter(|r| r.status == "ACTIVE")
             .map(|r| {
                 let mut d = json!({"mediaType": r.media_type, "digest": r.digest, "size": r.size});
                 if let Some(t) = r.artifact_type {
@@ -513,6 +494,54 @@ impl Ctx<'_> {
         }
         Ok(response)
     }
+}
+
+/// A blob GET or HEAD (with `Range`), as `/v2/<name>/blobs/<digest>` serves it; also what the
+/// download URLs of GetDownloadUrlForLayer serve.
+pub(crate) async fn serve_blob(
+    registry: &crate::core::Registry,
+    ns: &Namespace,
+    repo: &str,
+    digest: &Digest,
+    headers: &HeaderMap,
+    with_body: bool,
+) -> Result<Response> {
+    let blob = registry.stat_blob(ns, repo, digest)?;
+    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        // RFC 9110 §14.2: a Range this server does not serve (another unit, several ranges)
+        // is ignored and the whole blob sent; only an unsatisfiable byte range is a 416.
+        Some(spec) if spec.trim().starts_with("bytes=") && !spec.contains(',') => {
+            Some(parse_range(spec, blob.size).ok_or_else(|| OciError::range_invalid(blob.size))?)
+        }
+        _ => None,
+    };
+    let (status, start, len) = match range {
+        Some((start, end)) => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
+        None => (StatusCode::OK, 0, blob.size),
+    };
+    let body = if with_body {
+        open_range(&blob, start, len).await?
+    } else {
+        Body::empty()
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    h.insert(CONTENT_DIGEST, header_value(digest.as_str()));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::ETAG, header_value(&format!("\"{digest}\"")));
+    if status == StatusCode::PARTIAL_CONTENT {
+        h.insert(
+            header::CONTENT_RANGE,
+            header_value(&format!("bytes {start}-{}/{}", start + len - 1, blob.size)),
+        );
+    }
+    Ok(response)
 }
 
 fn add_next_link(response: &mut Response, path: &str, n: usize, last: &str) {

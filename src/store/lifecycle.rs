@@ -5,15 +5,26 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::StoreError;
 
 /// A repository's policy text and when it was last applied.
-pub fn policy(conn: &Connection, repository_id: i64) -> Result<Option<(String, Option<i64>)>, StoreError> {
+pub fn policy(
+    conn: &Connection,
+    repository_id: i64,
+) -> Result<Option<(String, Option<i64>)>, StoreError> {
     let row = conn
-        .prepare_cached("SELECT lifecycle_policy, lifecycle_evaluated_at FROM repositories WHERE id = ?1")?
-        .query_row([repository_id], |r| Ok((r.get::<_, Option<String>>(0)?, r.get(1)?)))
+        .prepare_cached(
+            "SELECT lifecycle_policy, lifecycle_evaluated_at FROM repositories WHERE id = ?1",
+        )?
+        .query_row([repository_id], |r| {
+            Ok((r.get::<_, Option<String>>(0)?, r.get(1)?))
+        })
         .optional()?;
     Ok(row.and_then(|(text, at)| text.map(|t| (t, at))))
 }
 
-pub fn set_policy(conn: &Connection, repository_id: i64, text: Option<&str>) -> Result<(), StoreError> {
+pub fn set_policy(
+    conn: &Connection,
+    repository_id: i64,
+    text: Option<&str>,
+) -> Result<(), StoreError> {
     conn.prepare_cached("UPDATE repositories SET lifecycle_policy = ?2, lifecycle_evaluated_at = NULL WHERE id = ?1")?
         .execute(params![repository_id, text])?;
     Ok(())
@@ -26,8 +37,12 @@ pub fn set_evaluated(conn: &Connection, repository_id: i64, at: i64) -> Result<(
 }
 
 /// Every repository: id, account, region, name.
-pub fn all_repositories(conn: &Connection) -> Result<Vec<(i64, String, String, String)>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT id, account, region, name FROM repositories ORDER BY account, region, name")?;
+pub fn all_repositories(
+    conn: &Connection,
+) -> Result<Vec<(i64, String, String, String)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, account, region, name FROM repositories ORDER BY account, region, name",
+    )?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -48,7 +63,10 @@ pub struct ImageFactsRow {
 }
 
 /// All images of a repository with their tags and protection, in one statement.
-pub fn image_facts(conn: &Connection, repository_id: i64) -> Result<Vec<ImageFactsRow>, StoreError> {
+pub fn image_facts(
+    conn: &Connection,
+    repository_id: i64,
+) -> Result<Vec<ImageFactsRow>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT m.id, m.digest, m.pushed_at, m.last_activated_at, m.last_pulled_at, m.status, m.last_archived_at, \
            (SELECT group_concat(name, ' ') FROM (SELECT name FROM tags t WHERE t.manifest_id = m.id ORDER BY name)), \
@@ -67,7 +85,9 @@ pub fn image_facts(conn: &Connection, repository_id: i64) -> Result<Vec<ImageFac
             last_pulled_at: r.get(4)?,
             status: r.get(5)?,
             last_archived_at: r.get(6)?,
-            tags: tags.map(|t| t.split(' ').map(str::to_owned).collect()).unwrap_or_default(),
+            tags: tags
+                .map(|t| t.split(' ').map(str::to_owned).collect())
+                .unwrap_or_default(),
             protected: r.get(8)?,
         })
     })?;
@@ -88,20 +108,34 @@ pub fn orphaned_referrers(conn: &Connection, repository_id: i64) -> Result<Vec<i
 
 /// Moves an image to the archive storage class.
 pub fn archive(conn: &Connection, manifest_id: i64, at: i64) -> Result<(), StoreError> {
-    conn.prepare_cached("UPDATE manifests SET status = 'ARCHIVED', last_archived_at = ?2 WHERE id = ?1")?
-        .execute(params![manifest_id, at])?;
+    conn.prepare_cached(
+        "UPDATE manifests SET status = 'ARCHIVED', last_archived_at = ?2 WHERE id = ?1",
+    )?
+    .execute(params![manifest_id, at])?;
     Ok(())
 }
 
 /// A stored preview: policy text, status, results (JSON).
-pub fn preview(conn: &Connection, repository_id: i64) -> Result<Option<(String, String, String)>, StoreError> {
+pub fn preview(
+    conn: &Connection,
+    repository_id: i64,
+) -> Result<Option<(String, String, String)>, StoreError> {
     Ok(conn
-        .prepare_cached("SELECT policy_text, status, results FROM lifecycle_previews WHERE repository_id = ?1")?
+        .prepare_cached(
+            "SELECT policy_text, status, results FROM lifecycle_previews WHERE repository_id = ?1",
+        )?
         .query_row([repository_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?)
 }
 
-pub fn put_preview(conn: &Connection, repository_id: i64, text: &str, status: &str, results: &str, at: i64) -> Result<(), StoreError> {
+pub fn put_preview(
+    conn: &Connection,
+    repository_id: i64,
+    text: &str,
+    status: &str,
+    results: &str,
+    at: i64,
+) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO lifecycle_previews (repository_id, policy_text, status, results, started_at) \
          VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (repository_id) DO UPDATE SET \
@@ -112,7 +146,11 @@ pub fn put_preview(conn: &Connection, repository_id: i64, text: &str, status: &s
     Ok(())
 }
 
-pub fn set_preview_status(conn: &Connection, repository_id: i64, status: &str) -> Result<(), StoreError> {
+pub fn set_preview_status(
+    conn: &Connection,
+    repository_id: i64,
+    status: &str,
+) -> Result<(), StoreError> {
     conn.prepare_cached("UPDATE lifecycle_previews SET status = ?2 WHERE repository_id = ?1")?
         .execute(params![repository_id, status])?;
     Ok(())

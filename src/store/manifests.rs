@@ -19,10 +19,17 @@ pub struct ManifestRow {
     pub image_size: i64,
     pub pushed_at: i64,
     pub last_pulled_at: Option<i64>,
+    /// ACTIVE, ARCHIVED or ACTIVATING.
+    pub status: String,
+    pub last_archived_at: Option<i64>,
+    pub last_activated_at: Option<i64>,
 }
 
 const COLUMNS: &str = "m.id, m.digest, m.media_type, m.artifact_type, m.config_media_type, \
-    m.subject_digest, m.annotations, m.size, m.image_size, m.pushed_at, m.last_pulled_at";
+    m.subject_digest, m.annotations, m.size, m.image_size, m.pushed_at, m.last_pulled_at, \
+    m.status, m.last_archived_at, m.last_activated_at";
+/// Number of columns in [`COLUMNS`]; queries that select more read them from here on.
+const NCOLUMNS: usize = 14;
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<ManifestRow> {
     Ok(ManifestRow {
@@ -37,6 +44,9 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<ManifestRow> {
         image_size: row.get(8)?,
         pushed_at: row.get(9)?,
         last_pulled_at: row.get(10)?,
+        status: row.get(11)?,
+        last_archived_at: row.get(12)?,
+        last_activated_at: row.get(13)?,
     })
 }
 
@@ -225,6 +235,12 @@ pub fn delete(conn: &Connection, manifest_id: i64) -> Result<Vec<String>, StoreE
     let blobs = stmt
         .query_map([manifest_id], |r| r.get(0))?
         .collect::<Result<Vec<String>, _>>()?;
+    // Remembered so that the next lifecycle run can remove referrers left without their subject.
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO deleted_manifests (repository_id, digest) \
+         SELECT repository_id, digest FROM manifests WHERE id = ?1",
+    )?
+    .execute([manifest_id])?;
     conn.prepare_cached("DELETE FROM manifests WHERE id = ?1")?
         .execute([manifest_id])?;
     Ok(blobs)
@@ -234,36 +250,34 @@ pub fn delete(conn: &Connection, manifest_id: i64) -> Result<Vec<String>, StoreE
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReferrerRow {
     pub digest: String,
+    /// ACTIVE, ARCHIVED or ACTIVATING.
+    pub status: String,
     pub media_type: String,
     pub size: i64,
     pub artifact_type: Option<String>,
     pub annotations: Option<String>,
 }
 
-/// Referrers of `subject` in the repository (optionally of one artifact type), oldest first.
+/// Referrers of `subject` in the repository, oldest first.
 pub fn referrers(
     conn: &Connection,
     repository_id: i64,
     subject: &Digest,
-    artifact_type: Option<&str>,
 ) -> Result<Vec<ReferrerRow>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT digest, media_type, size, artifact_type, annotations FROM manifests \
-         WHERE repository_id = ?1 AND subject_digest = ?2 AND (?3 IS NULL OR artifact_type = ?3) \
-         ORDER BY pushed_at, digest",
+        "SELECT digest, media_type, size, artifact_type, annotations, status FROM manifests \
+         WHERE repository_id = ?1 AND subject_digest = ?2 ORDER BY pushed_at, digest",
     )?;
-    let rows = stmt.query_map(
-        params![repository_id, subject.as_str(), artifact_type],
-        |r| {
-            Ok(ReferrerRow {
-                digest: r.get(0)?,
-                media_type: r.get(1)?,
-                size: r.get(2)?,
-                artifact_type: r.get(3)?,
-                annotations: r.get(4)?,
-            })
-        },
-    )?;
+    let rows = stmt.query_map(params![repository_id, subject.as_str()], |r| {
+        Ok(ReferrerRow {
+            digest: r.get(0)?,
+            media_type: r.get(1)?,
+            size: r.get(2)?,
+            artifact_type: r.get(3)?,
+            annotations: r.get(4)?,
+            status: r.get(5)?,
+        })
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -276,4 +290,127 @@ pub fn record_pulls(conn: &Connection, pulls: &[(i64, i64)]) -> Result<(), Store
         stmt.execute(params![id, at])?;
     }
     Ok(())
+}
+
+/// Which images a listing wants, by whether they carry tags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TagStatus {
+    Tagged,
+    Untagged,
+    Any,
+}
+
+impl TagStatus {
+    fn as_sql(self) -> &'static str {
+        match self {
+            TagStatus::Tagged => "TAGGED",
+            TagStatus::Untagged => "UNTAGGED",
+            TagStatus::Any => "ANY",
+        }
+    }
+}
+
+/// An image with its tags (in name order).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImageRow {
+    pub manifest: ManifestRow,
+    pub tags: Vec<String>,
+}
+
+/// A page of images in push order (then digest), strictly after `after`, with their tags —
+/// one statement for the whole page.
+pub fn images_page(
+    conn: &Connection,
+    repository_id: i64,
+    status: TagStatus,
+    image_status: Option<&str>,
+    after: Option<(i64, &str)>,
+    limit: usize,
+) -> Result<Vec<ImageRow>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS}, \
+           (SELECT group_concat(name, ' ') FROM (SELECT name FROM tags t WHERE t.manifest_id = m.id ORDER BY name)) \
+         FROM manifests m WHERE m.repository_id = ?1 \
+           AND (?2 = 'ANY' OR (?2 = 'TAGGED') = EXISTS (SELECT 1 FROM tags t WHERE t.manifest_id = m.id)) \
+           AND (m.pushed_at, m.digest) > (?3, ?4) \
+           AND (?6 IS NULL OR m.status = ?6) \
+         ORDER BY m.pushed_at, m.digest LIMIT ?5"
+    );
+    let (after_time, after_digest) = after.unwrap_or((i64::MIN, ""));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(
+        params![
+            repository_id,
+            status.as_sql(),
+            after_time,
+            after_digest,
+            limit as i64,
+            image_status
+        ],
+        |r| {
+            let tags: Option<String> = r.get(NCOLUMNS)?;
+            Ok(ImageRow {
+                manifest: from_row(r)?,
+                tags: tags
+                    .map(|t| t.split(' ').map(str::to_owned).collect())
+                    .unwrap_or_default(),
+            })
+        },
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One entry of ListImages: an image's digest and one of its tags (none when untagged).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImageIdRow {
+    pub pushed_at: i64,
+    pub digest: String,
+    pub tag: Option<String>,
+}
+
+/// A page of (image, tag) pairs in push order, digest, tag; strictly after `after`.
+pub fn image_ids_page(
+    conn: &Connection,
+    repository_id: i64,
+    status: TagStatus,
+    image_status: Option<&str>,
+    after: Option<(i64, &str, &str)>,
+    limit: usize,
+) -> Result<Vec<ImageIdRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT m.pushed_at, m.digest, t.name FROM manifests m LEFT JOIN tags t ON t.manifest_id = m.id \
+         WHERE m.repository_id = ?1 \
+           AND (?2 = 'ANY' OR (?2 = 'TAGGED') = (t.name IS NOT NULL)) \
+           AND (m.pushed_at, m.digest, coalesce(t.name, '')) > (?3, ?4, ?5) \
+           AND (?7 IS NULL OR m.status = ?7) \
+         ORDER BY m.pushed_at, m.digest, coalesce(t.name, '') LIMIT ?6",
+    )?;
+    let (time, digest, tag) = after.unwrap_or((i64::MIN, "", ""));
+    let rows = stmt.query_map(
+        params![
+            repository_id,
+            status.as_sql(),
+            time,
+            digest,
+            tag,
+            limit as i64,
+            image_status
+        ],
+        |r| {
+            Ok(ImageIdRow {
+                pushed_at: r.get(0)?,
+                digest: r.get(1)?,
+                tag: r.get(2)?,
+            })
+        },
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The digest of a manifest by id.
+pub fn digest_of(conn: &Connection, manifest_id: i64) -> Result<String, StoreError> {
+    conn.prepare_cached("SELECT digest FROM manifests WHERE id = ?1")?
+        .query_row([manifest_id], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::Corrupt(format!("manifest {manifest_id} vanished")))
 }

@@ -103,6 +103,47 @@ const MIGRATIONS: &[&str] = &[
         created_at    INTEGER NOT NULL
     ) STRICT, WITHOUT ROWID;
     "#,
+    // 2: layer-API part sizes; blob links by digest (garbage collection).
+    r#"
+    -- Parts received through UploadLayerPart: CompleteLayerUpload refuses an upload whose parts
+    -- other than the last are under 5 MiB. Gone with their upload session.
+    CREATE TABLE layer_upload_parts (
+        upload_id  TEXT NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
+        first_byte INTEGER NOT NULL,
+        size       INTEGER NOT NULL,
+        PRIMARY KEY (upload_id, first_byte)
+    ) STRICT, WITHOUT ROWID;
+
+    -- Garbage collection asks, per blob, for its links and their age.
+    CREATE INDEX repository_blobs_by_digest ON repository_blobs (digest, linked_at);
+    "#,
+    // 3: lifecycle policies, storage classes, and what was deleted (for referrer cleanup).
+    r#"
+    ALTER TABLE repositories ADD COLUMN lifecycle_policy TEXT;
+    ALTER TABLE repositories ADD COLUMN lifecycle_evaluated_at INTEGER;
+
+    -- ACTIVE, ARCHIVED or ACTIVATING, as ECR's imageStatus.
+    ALTER TABLE manifests ADD COLUMN status TEXT NOT NULL DEFAULT 'ACTIVE';
+    ALTER TABLE manifests ADD COLUMN last_archived_at INTEGER;
+    ALTER TABLE manifests ADD COLUMN last_activated_at INTEGER;
+
+    -- Digests of deleted manifests: a referrer whose subject is here (and not back) is an orphan
+    -- the next lifecycle run removes; a referrer whose subject was never pushed is left alone.
+    CREATE TABLE deleted_manifests (
+        repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+        digest        TEXT NOT NULL,
+        PRIMARY KEY (repository_id, digest)
+    ) STRICT, WITHOUT ROWID;
+
+    -- The last lifecycle policy preview of each repository; `results` is JSON.
+    CREATE TABLE lifecycle_previews (
+        repository_id INTEGER PRIMARY KEY REFERENCES repositories(id) ON DELETE CASCADE,
+        policy_text   TEXT NOT NULL,
+        status        TEXT NOT NULL,
+        results       TEXT NOT NULL,
+        started_at    INTEGER NOT NULL
+    ) STRICT;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

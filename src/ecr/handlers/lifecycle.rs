@@ -7,7 +7,11 @@ use crate::ecr::wire_types::Timestamp;
 use crate::ecr::RequestContext;
 use crate::lifecycle::runner::{self, PreviewItem};
 
-pub async fn put_lifecycle_policy(api: &Api, ctx: &RequestContext, input: PutLifecyclePolicyRequest) -> Result<PutLifecyclePolicyResponse> {
+pub async fn put_lifecycle_policy(
+    api: &Api,
+    ctx: &RequestContext,
+    input: PutLifecyclePolicyRequest,
+) -> Result<PutLifecyclePolicyResponse> {
     let ns = ctx.namespace(input.registry_id.as_deref());
     let repo = required(input.repository_name, "repositoryName")?;
     let text = required(input.lifecycle_policy_text, "lifecyclePolicyText")?;
@@ -19,7 +23,11 @@ pub async fn put_lifecycle_policy(api: &Api, ctx: &RequestContext, input: PutLif
     })
 }
 
-pub async fn get_lifecycle_policy(api: &Api, ctx: &RequestContext, input: GetLifecyclePolicyRequest) -> Result<GetLifecyclePolicyResponse> {
+pub async fn get_lifecycle_policy(
+    api: &Api,
+    ctx: &RequestContext,
+    input: GetLifecyclePolicyRequest,
+) -> Result<GetLifecyclePolicyResponse> {
     let ns = ctx.namespace(input.registry_id.as_deref());
     let repo = required(input.repository_name, "repositoryName")?;
     let policy = runner::get_policy(&api.state.registry, &ns, &repo)?;
@@ -31,7 +39,11 @@ pub async fn get_lifecycle_policy(api: &Api, ctx: &RequestContext, input: GetLif
     })
 }
 
-pub async fn delete_lifecycle_policy(api: &Api, ctx: &RequestContext, input: DeleteLifecyclePolicyRequest) -> Result<DeleteLifecyclePolicyResponse> {
+pub async fn delete_lifecycle_policy(
+    api: &Api,
+    ctx: &RequestContext,
+    input: DeleteLifecyclePolicyRequest,
+) -> Result<DeleteLifecyclePolicyResponse> {
     let ns = ctx.namespace(input.registry_id.as_deref());
     let repo = required(input.repository_name, "repositoryName")?;
     let policy = runner::delete_policy(&api.state.registry, &ns, &repo).await?;
@@ -50,7 +62,8 @@ pub async fn start_lifecycle_policy_preview(
 ) -> Result<StartLifecyclePolicyPreviewResponse> {
     let ns = ctx.namespace(input.registry_id.as_deref());
     let repo = required(input.repository_name, "repositoryName")?;
-    let text = runner::start_preview(&api.state.registry, &ns, &repo, input.lifecycle_policy_text).await?;
+    let text =
+        runner::start_preview(&api.state.registry, &ns, &repo, input.lifecycle_policy_text).await?;
     Ok(StartLifecyclePolicyPreviewResponse {
         registry_id: Some(ns.account),
         repository_name: Some(repo),
@@ -65,11 +78,21 @@ fn preview_result(item: PreviewItem) -> LifecyclePolicyPreviewResult {
         image_tags: (!item.tags.is_empty()).then_some(item.tags),
         image_pushed_at: Some(Timestamp::from_unix_millis(item.pushed_at)),
         action: Some(LifecyclePolicyRuleAction {
-            r#type: Some(ImageActionType::from(if item.transition { "TRANSITION" } else { "EXPIRE" })),
-            target_storage_class: item.transition.then(|| LifecyclePolicyTargetStorageClass::from("ARCHIVE")),
+            r#type: Some(ImageActionType::from(if item.transition {
+                "TRANSITION"
+            } else {
+                "EXPIRE"
+            })),
+            target_storage_class: item
+                .transition
+                .then(|| LifecyclePolicyTargetStorageClass::from("ARCHIVE")),
         }),
         applied_rule_priority: Some(item.rule_priority as i32),
-        storage_class: Some(LifecyclePolicyStorageClass::from(if item.archived { "ARCHIVE" } else { "STANDARD" })),
+        storage_class: Some(LifecyclePolicyStorageClass::from(if item.archived {
+            "ARCHIVE"
+        } else {
+            "STANDARD"
+        })),
     }
 }
 
@@ -81,7 +104,11 @@ pub async fn get_lifecycle_policy_preview(
     const OP: &str = "GetLifecyclePolicyPreview";
     let ns = ctx.namespace(input.registry_id.as_deref());
     let repo = required(input.repository_name, "repositoryName")?;
-    super::images::ids_exclude_paging(input.image_ids.is_some(), input.next_token.is_some(), input.max_results.is_some())?;
+    super::images::ids_exclude_paging(
+        input.image_ids.is_some(),
+        input.next_token.is_some(),
+        input.max_results.is_some(),
+    )?;
     let preview = runner::get_preview(&api.state.registry, &ns, &repo).await?;
 
     let expiring = preview.items.iter().filter(|i| !i.transition).count() as i32;
@@ -101,12 +128,20 @@ pub async fn get_lifecycle_policy_preview(
         items.retain(|i| {
             ids.iter().any(|id| {
                 id.image_digest.as_deref().is_none_or(|d| d == i.digest)
-                    && id.image_tag.as_deref().is_none_or(|t| i.tags.iter().any(|x| x == t))
+                    && id
+                        .image_tag
+                        .as_deref()
+                        .is_none_or(|t| i.tags.iter().any(|x| x == t))
                     && (id.image_digest.is_some() || id.image_tag.is_some())
             })
         });
     }
-    match input.filter.and_then(|f| f.tag_status).as_ref().map(TagStatus::as_str) {
+    match input
+        .filter
+        .and_then(|f| f.tag_status)
+        .as_ref()
+        .map(TagStatus::as_str)
+    {
         Some("TAGGED") => items.retain(|i| !i.tags.is_empty()),
         Some("UNTAGGED") => items.retain(|i| i.tags.is_empty()),
         _ => {}
@@ -116,7 +151,10 @@ pub async fn get_lifecycle_policy_preview(
     let start = match input.next_token.as_deref() {
         Some(token) => {
             let after = pagination::decode(OP, token)?;
-            items.iter().position(|i| i.digest == after).map_or(items.len(), |p| p + 1)
+            items
+                .iter()
+                .position(|i| i.digest == after)
+                .map_or(items.len(), |p| p + 1)
         }
         None => 0,
     };

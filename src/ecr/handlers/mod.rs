@@ -4,6 +4,10 @@
 //! for EcrError` at the bottom is the only place core errors become ECR exceptions.
 
 mod auth;
+mod images;
+/// `pub(crate)`: the server routes download URLs to [`layers::download`].
+pub(crate) mod layers;
+mod lifecycle;
 mod repositories;
 
 use std::sync::Arc;
@@ -11,8 +15,10 @@ use std::sync::Arc;
 use super::error::EcrError;
 use super::generated::*;
 use super::RequestContext;
+use crate::core::error::LayerError;
 use crate::core::names::{NameError, REPOSITORY_NAME_PATTERN};
 use crate::core::CoreError;
+use crate::lifecycle::runner::LifecycleError;
 use crate::server::AppState;
 
 pub struct Api {
@@ -53,12 +59,179 @@ impl EcrApi for Api {
         repositories::delete_repository(self, ctx, input).await
     }
 
+    async fn put_image(
+        &self,
+        ctx: &RequestContext,
+        input: PutImageRequest,
+    ) -> Result<PutImageResponse> {
+        images::put_image(self, ctx, input).await
+    }
+
+    async fn batch_get_image(
+        &self,
+        ctx: &RequestContext,
+        input: BatchGetImageRequest,
+    ) -> Result<BatchGetImageResponse> {
+        images::batch_get_image(self, ctx, input).await
+    }
+
+    async fn batch_delete_image(
+        &self,
+        ctx: &RequestContext,
+        input: BatchDeleteImageRequest,
+    ) -> Result<BatchDeleteImageResponse> {
+        images::batch_delete_image(self, ctx, input).await
+    }
+
+    async fn list_images(
+        &self,
+        ctx: &RequestContext,
+        input: ListImagesRequest,
+    ) -> Result<ListImagesResponse> {
+        images::list_images(self, ctx, input).await
+    }
+
+    async fn describe_images(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeImagesRequest,
+    ) -> Result<DescribeImagesResponse> {
+        images::describe_images(self, ctx, input).await
+    }
+
+    async fn list_image_referrers(
+        &self,
+        ctx: &RequestContext,
+        input: ListImageReferrersRequest,
+    ) -> Result<ListImageReferrersResponse> {
+        images::list_image_referrers(self, ctx, input).await
+    }
+
     async fn get_authorization_token(
         &self,
         ctx: &RequestContext,
         input: GetAuthorizationTokenRequest,
     ) -> Result<GetAuthorizationTokenResponse> {
         auth::get_authorization_token(self, ctx, input).await
+    }
+
+    async fn put_image_tag_mutability(
+        &self,
+        ctx: &RequestContext,
+        input: PutImageTagMutabilityRequest,
+    ) -> Result<PutImageTagMutabilityResponse> {
+        repositories::put_image_tag_mutability(self, ctx, input).await
+    }
+
+    async fn put_image_scanning_configuration(
+        &self,
+        ctx: &RequestContext,
+        input: PutImageScanningConfigurationRequest,
+    ) -> Result<PutImageScanningConfigurationResponse> {
+        repositories::put_image_scanning_configuration(self, ctx, input).await
+    }
+
+    async fn tag_resource(
+        &self,
+        ctx: &RequestContext,
+        input: TagResourceRequest,
+    ) -> Result<TagResourceResponse> {
+        repositories::tag_resource(self, ctx, input).await
+    }
+
+    async fn untag_resource(
+        &self,
+        ctx: &RequestContext,
+        input: UntagResourceRequest,
+    ) -> Result<UntagResourceResponse> {
+        repositories::untag_resource(self, ctx, input).await
+    }
+
+    async fn list_tags_for_resource(
+        &self,
+        ctx: &RequestContext,
+        input: ListTagsForResourceRequest,
+    ) -> Result<ListTagsForResourceResponse> {
+        repositories::list_tags_for_resource(self, ctx, input).await
+    }
+
+    async fn batch_check_layer_availability(
+        &self,
+        ctx: &RequestContext,
+        input: BatchCheckLayerAvailabilityRequest,
+    ) -> Result<BatchCheckLayerAvailabilityResponse> {
+        layers::batch_check_layer_availability(self, ctx, input).await
+    }
+
+    async fn initiate_layer_upload(
+        &self,
+        ctx: &RequestContext,
+        input: InitiateLayerUploadRequest,
+    ) -> Result<InitiateLayerUploadResponse> {
+        layers::initiate_layer_upload(self, ctx, input).await
+    }
+
+    async fn upload_layer_part(
+        &self,
+        ctx: &RequestContext,
+        input: UploadLayerPartRequest,
+    ) -> Result<UploadLayerPartResponse> {
+        layers::upload_layer_part(self, ctx, input).await
+    }
+
+    async fn complete_layer_upload(
+        &self,
+        ctx: &RequestContext,
+        input: CompleteLayerUploadRequest,
+    ) -> Result<CompleteLayerUploadResponse> {
+        layers::complete_layer_upload(self, ctx, input).await
+    }
+
+    async fn get_download_url_for_layer(
+        &self,
+        ctx: &RequestContext,
+        input: GetDownloadUrlForLayerRequest,
+    ) -> Result<GetDownloadUrlForLayerResponse> {
+        layers::get_download_url_for_layer(self, ctx, input).await
+    }
+    async fn put_lifecycle_policy(
+        &self,
+        ctx: &RequestContext,
+        input: PutLifecyclePolicyRequest,
+    ) -> Result<PutLifecyclePolicyResponse> {
+        lifecycle::put_lifecycle_policy(self, ctx, input).await
+    }
+
+    async fn get_lifecycle_policy(
+        &self,
+        ctx: &RequestContext,
+        input: GetLifecyclePolicyRequest,
+    ) -> Result<GetLifecyclePolicyResponse> {
+        lifecycle::get_lifecycle_policy(self, ctx, input).await
+    }
+
+    async fn delete_lifecycle_policy(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteLifecyclePolicyRequest,
+    ) -> Result<DeleteLifecyclePolicyResponse> {
+        lifecycle::delete_lifecycle_policy(self, ctx, input).await
+    }
+
+    async fn start_lifecycle_policy_preview(
+        &self,
+        ctx: &RequestContext,
+        input: StartLifecyclePolicyPreviewRequest,
+    ) -> Result<StartLifecyclePolicyPreviewResponse> {
+        lifecycle::start_lifecycle_policy_preview(self, ctx, input).await
+    }
+
+    async fn get_lifecycle_policy_preview(
+        &self,
+        ctx: &RequestContext,
+        input: GetLifecyclePolicyPreviewRequest,
+    ) -> Result<GetLifecyclePolicyPreviewResponse> {
+        lifecycle::get_lifecycle_policy_preview(self, ctx, input).await
     }
 }
 
@@ -127,7 +300,61 @@ impl From<CoreError> for EcrError {
             CoreError::ImageReferencedByManifestList { .. } | CoreError::Unsupported(_) => {
                 EcrError::invalid_parameter(message)
             }
+            CoreError::Layer(layer) => match layer {
+                LayerError::NotFound { .. } => EcrError::new(C::LayersNotFoundException, message),
+                LayerError::Inaccessible { .. } => {
+                    EcrError::new(C::LayerInaccessibleException, message)
+                }
+                LayerError::AlreadyExists { .. } => {
+                    EcrError::new(C::LayerAlreadyExistsException, message)
+                }
+                LayerError::PartTooSmall => EcrError::new(C::LayerPartTooSmallException, message),
+                LayerError::EmptyUpload { .. } => EcrError::new(C::EmptyUploadException, message),
+                LayerError::UploadNotFound { .. } => {
+                    EcrError::new(C::UploadNotFoundException, message)
+                }
+                LayerError::PartInvalid {
+                    registry_id,
+                    repository,
+                    upload_id,
+                    last_valid,
+                    ..
+                } => {
+                    let error = EcrError::new(C::InvalidLayerPartException, message)
+                        .with_extra("registryId", registry_id)
+                        .with_extra("repositoryName", repository)
+                        .with_extra("uploadId", upload_id);
+                    // Before the first byte there is no last valid one (ECR's value unknown).
+                    match last_valid {
+                        Some(byte) => error.with_extra("lastValidByteReceived", byte as i64),
+                        None => error,
+                    }
+                }
+                LayerError::DigestMismatch { .. } => {
+                    EcrError::new(C::InvalidLayerException, message)
+                }
+            },
             CoreError::Store(_) | CoreError::Io(_) => EcrError::server(message),
+        }
+    }
+}
+
+impl From<LifecycleError> for EcrError {
+    fn from(error: LifecycleError) -> Self {
+        let message = error.to_string();
+        match error {
+            LifecycleError::Core(core) => EcrError::from(core),
+            LifecycleError::InvalidPolicy(_) => EcrError::invalid_parameter(message),
+            LifecycleError::PolicyNotFound { .. } => {
+                EcrError::new(ErrorCode::LifecyclePolicyNotFoundException, message)
+            }
+            LifecycleError::PreviewNotFound { .. } => {
+                EcrError::new(ErrorCode::LifecyclePolicyPreviewNotFoundException, message)
+            }
+            LifecycleError::PreviewInProgress { .. } => EcrError::new(
+                ErrorCode::LifecyclePolicyPreviewInProgressException,
+                message,
+            ),
         }
     }
 }
