@@ -14,31 +14,63 @@ async fn create_describe_delete() {
         .create_repository()
         .repository_name("team/app")
         .image_tag_mutability(ImageTagMutability::Immutable)
-        .image_scanning_configuration(aws_sdk_ecr::types::ImageScanningConfiguration::builder().scan_on_push(true).build())
-        .tags(Tag::builder().key("team").value("platform").build().unwrap())
+        .image_scanning_configuration(
+            aws_sdk_ecr::types::ImageScanningConfiguration::builder()
+                .scan_on_push(true)
+                .build(),
+        )
+        .tags(
+            Tag::builder()
+                .key("team")
+                .value("platform")
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
     let repo = created.repository().unwrap();
     assert_eq!(repo.repository_name(), Some("team/app"));
     assert_eq!(repo.registry_id(), Some("000000000000"));
-    assert_eq!(repo.repository_arn(), Some("arn:aws:ecr:us-east-1:000000000000:repository/team/app"));
-    assert_eq!(repo.repository_uri(), Some(format!("{}/team/app", server.addr).as_str()));
-    assert_eq!(repo.image_tag_mutability(), Some(&ImageTagMutability::Immutable));
-    assert_eq!(repo.image_scanning_configuration().unwrap().scan_on_push(), true);
+    assert_eq!(
+        repo.repository_arn(),
+        Some("arn:aws:ecr:us-east-1:000000000000:repository/team/app")
+    );
+    assert_eq!(
+        repo.repository_uri(),
+        Some(format!("{}/team/app", server.addr).as_str())
+    );
+    assert_eq!(
+        repo.image_tag_mutability(),
+        Some(&ImageTagMutability::Immutable)
+    );
+    assert!(repo.image_scanning_configuration().unwrap().scan_on_push());
     assert_eq!(
         repo.encryption_configuration().unwrap().encryption_type(),
         &EncryptionType::Aes256
     );
     assert!(repo.created_at().is_some());
 
-    let again = ecr.create_repository().repository_name("team/app").send().await.unwrap_err();
+    let again = ecr
+        .create_repository()
+        .repository_name("team/app")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(again.code(), Some("RepositoryAlreadyExistsException"));
     assert!(again.message().unwrap().contains("team/app"));
 
-    let described = ecr.describe_repositories().repository_names("team/app").send().await.unwrap();
+    let described = ecr
+        .describe_repositories()
+        .repository_names("team/app")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(described.repositories().len(), 1);
-    assert_eq!(described.repositories()[0].repository_name(), Some("team/app"));
+    assert_eq!(
+        described.repositories()[0].repository_name(),
+        Some("team/app")
+    );
 
     let missing = ecr
         .describe_repositories()
@@ -50,12 +82,27 @@ async fn create_describe_delete() {
     assert_eq!(missing.code(), Some("RepositoryNotFoundException"));
     assert_eq!(
         missing.message(),
-        Some("The repository with name 'nope' does not exist in the registry with id '000000000000'")
+        Some(
+            "The repository with name 'nope' does not exist in the registry with id '000000000000'"
+        )
     );
 
-    let deleted = ecr.delete_repository().repository_name("team/app").send().await.unwrap();
-    assert_eq!(deleted.repository().unwrap().repository_name(), Some("team/app"));
-    let gone = ecr.delete_repository().repository_name("team/app").send().await.unwrap_err();
+    let deleted = ecr
+        .delete_repository()
+        .repository_name("team/app")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        deleted.repository().unwrap().repository_name(),
+        Some("team/app")
+    );
+    let gone = ecr
+        .delete_repository()
+        .repository_name("team/app")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(gone.code(), Some("RepositoryNotFoundException"));
 }
 
@@ -64,15 +111,29 @@ async fn describe_repositories_pages_in_name_order() {
     let server = TestServer::start().await;
     let ecr = server.ecr();
     for i in 0..25 {
-        ecr.create_repository().repository_name(format!("repo-{i:02}")).send().await.unwrap();
+        ecr.create_repository()
+            .repository_name(format!("repo-{i:02}"))
+            .send()
+            .await
+            .unwrap();
     }
     let mut names = Vec::new();
     let mut token = None;
     let mut pages = 0;
     loop {
-        let page = ecr.describe_repositories().max_results(10).set_next_token(token).send().await.unwrap();
+        let page = ecr
+            .describe_repositories()
+            .max_results(10)
+            .set_next_token(token)
+            .send()
+            .await
+            .unwrap();
         pages += 1;
-        names.extend(page.repositories().iter().map(|r| r.repository_name().unwrap().to_owned()));
+        names.extend(
+            page.repositories()
+                .iter()
+                .map(|r| r.repository_name().unwrap().to_owned()),
+        );
         token = page.next_token().map(str::to_owned);
         if token.is_none() {
             break;
@@ -83,10 +144,21 @@ async fn describe_repositories_pages_in_name_order() {
     assert_eq!(names, expected);
 
     // The SDK paginator walks the same pages with the server's default page size.
-    let all: Vec<_> = ecr.describe_repositories().into_paginator().items().send().collect::<Vec<_>>().await;
+    let all: Vec<_> = ecr
+        .describe_repositories()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>()
+        .await;
     assert_eq!(all.len(), 25);
 
-    let bad = ecr.describe_repositories().next_token("garbage").send().await.unwrap_err();
+    let bad = ecr
+        .describe_repositories()
+        .next_token("garbage")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(bad.code(), Some("InvalidParameterException"));
     let mixed = ecr
         .describe_repositories()
@@ -96,7 +168,12 @@ async fn describe_repositories_pages_in_name_order() {
         .await
         .unwrap_err();
     assert_eq!(mixed.code(), Some("InvalidParameterException"));
-    let zero = ecr.describe_repositories().max_results(0).send().await.unwrap_err();
+    let zero = ecr
+        .describe_repositories()
+        .max_results(0)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(zero.code(), Some("InvalidParameterException"));
     assert_eq!(
         zero.message(),
@@ -109,17 +186,47 @@ async fn invalid_create_requests_change_nothing() {
     let server = TestServer::start().await;
     let ecr = server.ecr();
     for name in ["UPPER", "a//b", "../etc", "trailing-", &"a".repeat(257)] {
-        let err = ecr.create_repository().repository_name(name).send().await.unwrap_err();
+        let err = ecr
+            .create_repository()
+            .repository_name(name)
+            .send()
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), Some("InvalidParameterException"), "{name}");
-        assert!(err.message().unwrap().starts_with("Invalid parameter at 'repositoryName'"), "{name}");
+        assert!(
+            err.message()
+                .unwrap()
+                .starts_with("Invalid parameter at 'repositoryName'"),
+            "{name}"
+        );
     }
-    let too_many: Vec<Tag> = (0..51).map(|i| Tag::builder().key(format!("k{i}")).value("v").build().unwrap()).collect();
-    let err = ecr.create_repository().repository_name("tags").set_tags(Some(too_many)).send().await.unwrap_err();
+    let too_many: Vec<Tag> = (0..51)
+        .map(|i| {
+            Tag::builder()
+                .key(format!("k{i}"))
+                .value("v")
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let err = ecr
+        .create_repository()
+        .repository_name("tags")
+        .set_tags(Some(too_many))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("TooManyTagsException"));
     let err = ecr
         .create_repository()
         .repository_name("tags")
-        .tags(Tag::builder().key("aws:reserved").value("v").build().unwrap())
+        .tags(
+            Tag::builder()
+                .key("aws:reserved")
+                .value("v")
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap_err();
@@ -136,7 +243,11 @@ async fn invalid_create_requests_change_nothing() {
         .create_repository()
         .repository_name("kms")
         .encryption_configuration(
-            EncryptionConfiguration::builder().encryption_type(EncryptionType::Aes256).kms_key("k").build().unwrap(),
+            EncryptionConfiguration::builder()
+                .encryption_type(EncryptionType::Aes256)
+                .kms_key("k")
+                .build()
+                .unwrap(),
         )
         .send()
         .await
@@ -144,7 +255,10 @@ async fn invalid_create_requests_change_nothing() {
     assert_eq!(err.code(), Some("InvalidParameterException"));
 
     let listed = ecr.describe_repositories().send().await.unwrap();
-    assert!(listed.repositories().is_empty(), "failed creates must leave nothing behind");
+    assert!(
+        listed.repositories().is_empty(),
+        "failed creates must leave nothing behind"
+    );
 }
 
 #[tokio::test]
@@ -157,7 +271,10 @@ async fn delete_needs_force_when_images_exist() {
     let config = br#"{"architecture":"amd64","os":"linux"}"#;
     let digest = ecrd::core::names::Digest::of(config);
     let r = http
-        .post(format!("{}/v2/full/blobs/uploads/?digest={digest}", server.url))
+        .post(format!(
+            "{}/v2/full/blobs/uploads/?digest={digest}",
+            server.url
+        ))
         .header("authorization", &basic)
         .body(config.to_vec())
         .send()
@@ -181,9 +298,19 @@ async fn delete_needs_force_when_images_exist() {
     assert_eq!(r.status(), 201);
 
     let ecr = server.ecr();
-    let err = ecr.delete_repository().repository_name("full").send().await.unwrap_err();
+    let err = ecr
+        .delete_repository()
+        .repository_name("full")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("RepositoryNotEmptyException"));
-    ecr.delete_repository().repository_name("full").force(true).send().await.unwrap();
+    ecr.delete_repository()
+        .repository_name("full")
+        .force(true)
+        .send()
+        .await
+        .unwrap();
     let r = http
         .get(format!("{}/v2/full/manifests/v1", server.url))
         .header("authorization", &basic)
@@ -199,16 +326,34 @@ async fn accounts_and_regions_are_namespaces() {
     let default = server.ecr();
     let other_account = server.ecr_as("123456789012", "us-east-1");
     let other_region = server.ecr_as("test", "eu-west-1");
-    default.create_repository().repository_name("shared-name").send().await.unwrap();
-    let created = other_account.create_repository().repository_name("shared-name").send().await.unwrap();
-    assert_eq!(created.repository().unwrap().registry_id(), Some("123456789012"));
+    default
+        .create_repository()
+        .repository_name("shared-name")
+        .send()
+        .await
+        .unwrap();
+    let created = other_account
+        .create_repository()
+        .repository_name("shared-name")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        created.repository().unwrap().registry_id(),
+        Some("123456789012")
+    );
     assert_eq!(
         created.repository().unwrap().repository_arn(),
         Some("arn:aws:ecr:us-east-1:123456789012:repository/shared-name")
     );
     let in_region = other_region.describe_repositories().send().await.unwrap();
     assert!(in_region.repositories().is_empty());
-    let created = other_region.create_repository().repository_name("shared-name").send().await.unwrap();
+    let created = other_region
+        .create_repository()
+        .repository_name("shared-name")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
         created.repository().unwrap().repository_arn(),
         Some("arn:aws:ecr:eu-west-1:000000000000:repository/shared-name")
@@ -220,5 +365,8 @@ async fn accounts_and_regions_are_namespaces() {
         .send()
         .await
         .unwrap();
-    assert_eq!(described.repositories()[0].registry_id(), Some("123456789012"));
+    assert_eq!(
+        described.repositories()[0].registry_id(),
+        Some("123456789012")
+    );
 }
