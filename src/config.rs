@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// How the registry endpoint treats credentials.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -28,6 +29,8 @@ pub struct Config {
     pub durable: bool,
     /// Lifetime of a registry password from GetAuthorizationToken.
     pub token_lifetime_secs: i64,
+    /// How often lifecycle policies are applied; `None` = only on demand.
+    pub lifecycle_interval: Option<Duration>,
 }
 
 impl Config {
@@ -42,6 +45,48 @@ impl Config {
             auth: AuthMode::Required,
             durable: false,
             token_lifetime_secs: 12 * 3600,
+            lifecycle_interval: None,
         }
+    }
+}
+
+/// Parses `90`, `90s`, `15m`, `36h`, `15d` (a plain number is seconds; may be negative).
+pub fn parse_duration_secs(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c),
+        _ => (text, 's'),
+    };
+    let n: i64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration like 90s, 15m, 36h or 15d"))?;
+    let scale = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => {
+            return Err(format!(
+                "unknown unit '{unit}' in '{text}': use s, m, h or d"
+            ))
+        }
+    };
+    n.checked_mul(scale)
+        .ok_or_else(|| format!("'{text}' is too long"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration_secs;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_secs("90"), Ok(90));
+        assert_eq!(parse_duration_secs("15m"), Ok(900));
+        assert_eq!(parse_duration_secs("15d"), Ok(15 * 86_400));
+        assert_eq!(parse_duration_secs("-1h"), Ok(-3600));
+        assert!(parse_duration_secs("1w").is_err());
+        assert!(parse_duration_secs("d").is_err());
     }
 }

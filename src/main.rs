@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use ecrd::clock::Clock;
-use ecrd::config::{AuthMode, Config};
+use ecrd::config::{parse_duration_secs, AuthMode, Config};
 use ecrd::core::gc::DataDirLock;
 use ecrd::core::Registry;
 use ecrd::server::Server;
@@ -33,6 +33,36 @@ enum Command {
     /// dir no server is using. (A running server collects by itself every 10 minutes, and at once
     /// on `POST /_ecrd/gc`.)
     Gc(GcArgs),
+    /// Lifecycle policies.
+    #[command(subcommand)]
+    Lifecycle(LifecycleCommand),
+}
+
+#[derive(Subcommand)]
+enum LifecycleCommand {
+    /// Apply every repository's lifecycle policy now (and remove referrers whose subject was
+    /// deleted), on a data dir no server is using. A running server does this by itself every
+    /// `--lifecycle-interval`, and at once on `POST /_ecrd/lifecycle/run`.
+    Run(LifecycleRunArgs),
+}
+
+#[derive(clap::Args)]
+struct LifecycleRunArgs {
+    /// The data dir [default: $XDG_DATA_HOME/ecrd].
+    #[arg(long, env = "ECRD_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Only this repository.
+    #[arg(long)]
+    repository: Option<String>,
+    /// Only this account's repositories.
+    #[arg(long, value_parser = parse_account)]
+    account_id: Option<String>,
+    /// Only this region's repositories.
+    #[arg(long)]
+    region: Option<String>,
+    /// Evaluate as if this much time had passed (e.g. `15d`), for age-based rules.
+    #[arg(long, value_parser = parse_duration_secs, allow_hyphen_values = true)]
+    clock_offset: Option<i64>,
 }
 
 #[derive(clap::Args)]
@@ -69,6 +99,13 @@ struct ServeArgs {
     /// requests are served, as on LocalStack.
     #[arg(long, env = "ECRD_AUTH", value_enum, default_value = "required")]
     auth: AuthMode,
+    /// How often lifecycle policies are applied (`0` = only on demand): e.g. `90s`, `5m`, `1h`.
+    #[arg(long, env = "ECRD_LIFECYCLE_INTERVAL", default_value = "5m", value_parser = parse_duration_secs)]
+    lifecycle_interval: i64,
+    /// Start with ecrd's clock moved by this much (e.g. `15d`, `-2h`): push times, token expiry
+    /// and lifecycle all use this clock. `POST /_ecrd/clock` moves it while running.
+    #[arg(long, env = "ECRD_CLOCK_OFFSET", default_value = "0", value_parser = parse_duration_secs, allow_hyphen_values = true)]
+    clock_offset: i64,
     /// Log format.
     #[arg(long, env = "ECRD_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -100,6 +137,7 @@ fn main() -> std::process::ExitCode {
             run(serve(args, started))
         }
         Command::Gc(args) => run(gc(args)),
+        Command::Lifecycle(LifecycleCommand::Run(args)) => run(lifecycle_run(args)),
     }
 }
 
@@ -162,8 +200,12 @@ async fn serve(args: ServeArgs, started: Instant) -> Result<(), Failure> {
         auth: args.auth,
         durable: !args.ephemeral,
         token_lifetime_secs: 12 * 3600,
+        lifecycle_interval: (args.lifecycle_interval > 0)
+            .then(|| std::time::Duration::from_secs(args.lifecycle_interval.unsigned_abs())),
     };
-    let server = Server::bind(config, Clock::new()).await?;
+    let clock = Clock::new();
+    clock.advance(args.clock_offset * 1000);
+    let server = Server::bind(config, clock).await?;
     let addr = server.local_addr;
     let host = server.state.registry_host.clone();
     println!(
@@ -185,7 +227,24 @@ async fn serve(args: ServeArgs, started: Instant) -> Result<(), Failure> {
 }
 
 async fn gc(args: GcArgs) -> Result<(), Failure> {
-    let data_dir = match args.data_dir {
+    let busy = format!(
+        "ask that server to collect instead: POST /_ecrd/gc (e.g. curl -X POST http://<its address>/_ecrd/gc{})",
+        if args.dry_run { "?dryRun=true" } else { "" }
+    );
+    let (registry, lock) = open_offline(args.data_dir, Clock::new(), &busy).await?;
+    let report = registry.collect_garbage(args.dry_run).await?;
+    println!("{report}");
+    drop(lock);
+    Ok(())
+}
+
+/// Opens a data dir no server holds; `busy` says what to do instead when one does.
+async fn open_offline(
+    data_dir: Option<PathBuf>,
+    clock: Clock,
+    busy: &str,
+) -> Result<(Registry, DataDirLock), Failure> {
+    let data_dir = match data_dir {
         Some(dir) => dir,
         None => default_data_dir()?,
     };
@@ -194,16 +253,34 @@ async fn gc(args: GcArgs) -> Result<(), Failure> {
         return Err(format!("{} holds no ecrd data", data_dir.display()).into());
     }
     let Some(lock) = DataDirLock::acquire(&data_dir)? else {
-        return Err(format!(
-            "{}; ask that server to collect instead: POST /_ecrd/gc (e.g. curl -X POST http://<its address>/_ecrd/gc{})",
-            DataDirLock::in_use(&data_dir),
-            if args.dry_run { "?dryRun=true" } else { "" }
-        )
-        .into());
+        return Err(format!("{}; {busy}", DataDirLock::in_use(&data_dir)).into());
     };
-    let registry = Registry::open(&data_dir, true, Clock::new()).await?;
-    let report = registry.collect_garbage(args.dry_run).await?;
-    println!("{report}");
+    let registry = Registry::open(&data_dir, true, clock).await?;
+    Ok((registry, lock))
+}
+
+async fn lifecycle_run(args: LifecycleRunArgs) -> Result<(), Failure> {
+    let clock = Clock::new();
+    clock.advance(args.clock_offset.unwrap_or(0) * 1000);
+    let (registry, lock) = open_offline(
+        args.data_dir,
+        clock,
+        "ask that server instead: POST /_ecrd/lifecycle/run (e.g. curl -X POST http://<its address>/_ecrd/lifecycle/run)",
+    )
+    .await?;
+    let namespace = match (args.account_id, args.region) {
+        (None, None) => None,
+        (account, region) => Some(ecrd::core::Namespace::new(
+            account.unwrap_or_else(|| "000000000000".into()),
+            region.unwrap_or_else(|| "us-east-1".into()),
+        )),
+    };
+    let scope = ecrd::lifecycle::runner::Scope {
+        namespace,
+        repository: args.repository,
+    };
+    let report = ecrd::lifecycle::runner::run(&registry, &scope).await?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
     drop(lock);
     Ok(())
 }

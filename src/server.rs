@@ -147,41 +147,74 @@ impl Server {
             ..
         } = self;
         let registry = state.registry.clone();
-        let collector = tokio::spawn({
-            let registry = registry.clone();
-            async move {
-                let mut tick = tokio::time::interval(gc::INTERVAL);
-                tick.tick().await; // the first tick is immediate: a fresh start has no garbage yet
-                loop {
-                    tick.tick().await;
-                    if let Err(e) = registry.collect_garbage(false).await {
-                        tracing::warn!(error = %e, "garbage collection failed");
+        let mut background = vec![
+            every(Duration::from_secs(1), "recording pull times", {
+                let registry = registry.clone();
+                move || {
+                    let registry = registry.clone();
+                    async move { registry.flush_pulls().await.map_err(|e| e.to_string()) }
+                }
+            }),
+            every(gc::INTERVAL, "garbage collection", {
+                let registry = registry.clone();
+                move || {
+                    let registry = registry.clone();
+                    async move {
+                        registry
+                            .collect_garbage(false)
+                            .await
+                            .map(drop)
+                            .map_err(|e| e.to_string())
                     }
                 }
-            }
-        });
-        let flusher = tokio::spawn({
-            let registry = registry.clone();
-            async move {
-                let mut tick = tokio::time::interval(Duration::from_secs(1));
-                loop {
-                    tick.tick().await;
-                    if let Err(e) = registry.flush_pulls().await {
-                        tracing::warn!(error = %e, "could not record pull times");
+            }),
+        ];
+        if let Some(period) = state.config.lifecycle_interval {
+            background.push(every(period, "lifecycle run", {
+                let registry = registry.clone();
+                move || {
+                    let registry = registry.clone();
+                    async move {
+                        let all = crate::lifecycle::runner::Scope::default();
+                        crate::lifecycle::runner::run(&registry, &all)
+                            .await
+                            .map(drop)
+                            .map_err(|e| e.to_string())
                     }
                 }
-            }
-        });
+            }));
+        }
         let app = router(state);
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
-        collector.abort();
-        flusher.abort();
+        for task in background {
+            task.abort();
+        }
         if let Err(e) = registry.flush_pulls().await {
             tracing::warn!(error = %e, "could not record pull times at shutdown");
         }
         drop(lock);
         served
     }
+}
+
+/// Runs `job` every `period` (first after one period) until aborted; a failure is logged and the
+/// next period tries again.
+fn every<F, Fut>(period: Duration, what: &'static str, job: F) -> tokio::task::JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), String>> + Send,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await; // the first tick is immediate; nothing is due at start
+        loop {
+            tick.tick().await;
+            if let Err(error) = job().await {
+                tracing::warn!(%error, "{what} failed");
+            }
+        }
+    })
 }

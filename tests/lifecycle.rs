@@ -604,3 +604,88 @@ async fn preview_equals_execution_on_random_policies() {
         assert_eq!(before.len() - after.len(), expired.len());
     }
 }
+
+#[tokio::test]
+async fn the_scheduler_applies_policies_by_itself() {
+    let server = TestServer::start_with(|c| {
+        c.lifecycle_interval = Some(std::time::Duration::from_millis(100))
+    })
+    .await;
+    server.create_repository("auto").await;
+    let basic = server.basic().await;
+    let ecr = server.ecr();
+    ecr.put_lifecycle_policy()
+        .repository_name("auto")
+        .lifecycle_policy_text(any_older_than(14))
+        .send()
+        .await
+        .unwrap();
+    push_image(&server, &basic, "auto", "v1", "auto").await;
+    advance_days(&server, 15).await;
+    for _ in 0..50 {
+        if digests(&server, "auto").await.is_empty() {
+            let policy = ecr
+                .get_lifecycle_policy()
+                .repository_name("auto")
+                .send()
+                .await
+                .unwrap();
+            assert!(policy.last_evaluated_at().is_some());
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the scheduler never expired the image");
+}
+
+#[tokio::test]
+async fn the_cli_runs_lifecycle_on_a_stopped_data_dir() {
+    let server = TestServer::start_with(|c| c.durable = true).await;
+    server.create_repository("offline").await;
+    let basic = server.basic().await;
+    server
+        .ecr()
+        .put_lifecycle_policy()
+        .repository_name("offline")
+        .lifecycle_policy_text(any_older_than(14))
+        .send()
+        .await
+        .unwrap();
+    let digest = push_image(&server, &basic, "offline", "v1", "offline").await;
+    let dir = server.stop().await;
+
+    let ecrd = env!("CARGO_BIN_EXE_ecrd");
+    let data_dir = dir.path().to_str().unwrap();
+    let not_yet = std::process::Command::new(ecrd)
+        .args(["lifecycle", "run", "--data-dir", data_dir])
+        .output()
+        .unwrap();
+    assert!(
+        not_yet.status.success(),
+        "{}",
+        String::from_utf8_lossy(&not_yet.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&not_yet.stdout).unwrap();
+    assert_eq!(report["expired"], serde_json::json!([]));
+
+    let later = std::process::Command::new(ecrd)
+        .args([
+            "lifecycle",
+            "run",
+            "--data-dir",
+            data_dir,
+            "--repository",
+            "offline",
+            "--clock-offset",
+            "15d",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        later.status.success(),
+        "{}",
+        String::from_utf8_lossy(&later.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&later.stdout).unwrap();
+    assert_eq!(report["expired"], serde_json::json!([digest]));
+}
