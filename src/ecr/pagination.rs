@@ -37,3 +37,29 @@ pub fn decode(op: &str, token: &str) -> Result<String, EcrError> {
 pub fn page_size(max_results: Option<i32>) -> usize {
     max_results.map_or(100, |n| n.max(1) as usize)
 }
+
+/// One page of an in-memory list ordered by a unique key: the items after the token's key, at
+/// most `limit`, and the token for the next page (none on the last).
+pub fn page_after<T: Clone>(
+    op: &str,
+    items: &[T],
+    key: impl Fn(&T) -> &str,
+    token: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<T>, Option<String>), EcrError> {
+    let start = match token {
+        Some(token) => {
+            let after = decode(op, token)?;
+            items
+                .iter()
+                .position(|i| key(i) == after)
+                .map_or(items.len(), |p| p + 1)
+        }
+        None => 0,
+    };
+    let page: Vec<T> = items.iter().skip(start).take(limit).cloned().collect();
+    let next = (start + page.len() < items.len())
+        .then(|| page.last().map(|i| encode(op, key(i))))
+        .flatten();
+    Ok((page, next))
+}

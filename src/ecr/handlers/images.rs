@@ -368,19 +368,13 @@ pub async fn list_image_referrers(
     }
     // ListImageReferrers pages 20 at a time by default, 50 at most.
     let limit = input.max_results.map_or(20, |n| n.max(1) as usize);
-    let start = match input.next_token.as_deref() {
-        Some(token) => {
-            let after = pagination::decode(OP, token)?;
-            rows.iter()
-                .position(|r| r.digest == after)
-                .map_or(rows.len(), |i| i + 1)
-        }
-        None => 0,
-    };
-    let page: Vec<_> = rows.iter().skip(start).take(limit).cloned().collect();
-    let next_token = (start + page.len() < rows.len())
-        .then(|| page.last().map(|r| pagination::encode(OP, &r.digest)))
-        .flatten();
+    let (page, next_token) = pagination::page_after(
+        OP,
+        &rows,
+        |r| r.digest.as_str(),
+        input.next_token.as_deref(),
+        limit,
+    )?;
     let referrers = page
         .into_iter()
         .map(|r| ImageReferrer {

@@ -148,20 +148,13 @@ pub async fn get_lifecycle_policy_preview(
     }
     // Pages of at most 100 (the default), continuing after the last digest.
     let limit = input.max_results.map_or(100, |n| n.max(1) as usize);
-    let start = match input.next_token.as_deref() {
-        Some(token) => {
-            let after = pagination::decode(OP, token)?;
-            items
-                .iter()
-                .position(|i| i.digest == after)
-                .map_or(items.len(), |p| p + 1)
-        }
-        None => 0,
-    };
-    let page: Vec<PreviewItem> = items.iter().skip(start).take(limit).cloned().collect();
-    let next_token = (start + page.len() < items.len())
-        .then(|| page.last().map(|i| pagination::encode(OP, &i.digest)))
-        .flatten();
+    let (page, next_token) = pagination::page_after(
+        OP,
+        &items,
+        |i| i.digest.as_str(),
+        input.next_token.as_deref(),
+        limit,
+    )?;
     Ok(GetLifecyclePolicyPreviewResponse {
         registry_id: Some(ns.account),
         repository_name: Some(repo),
