@@ -191,7 +191,7 @@ impl Server {
         for task in background {
             task.abort();
         }
-        if let Err(e) = registry.flush_pulls().await {
+        if let Err(e) = registry.close().await {
             tracing::warn!(error = %e, "could not record pull times at shutdown");
         }
         drop(lock);

@@ -119,6 +119,13 @@ impl Registry {
         Ok(())
     }
 
+    /// Writes pending pull times and closes the store: the last thing a server does.
+    pub async fn close(&self) -> CoreResult<()> {
+        self.flush_pulls().await?;
+        self.store.close().await;
+        Ok(())
+    }
+
     /// Writes pending pull times; called periodically and at shutdown.
     pub async fn flush_pulls(&self) -> CoreResult<()> {
         self.pulls.flush(&self.store).await

@@ -43,10 +43,17 @@ type Deliver = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 /// savepoint) and hands back how to answer its caller once the commit is known.
 type Job = Box<dyn FnOnce(&Connection) -> (bool, Deliver) + Send>;
 
+/// What the writer thread is asked to do.
+enum Message {
+    Write(Job),
+    /// Commit what is queued, checkpoint the WAL and stop; answered once done.
+    Close(std::sync::mpsc::Sender<()>),
+}
+
 /// Handle to the metadata store. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Message>,
     readers: Arc<ReaderPool>,
 }
 
@@ -66,7 +73,7 @@ impl Store {
         configure(&writer, durable)?;
         migrations::migrate(&mut writer)?;
 
-        let (jobs, queue) = mpsc::channel::<Job>();
+        let (jobs, queue) = mpsc::channel::<Message>();
         std::thread::Builder::new()
             .name("ecrd-store-writer".into())
             .spawn(move || writer_loop(writer, queue))
@@ -103,7 +110,7 @@ impl Store {
             (ok, deliver)
         });
         self.jobs
-            .send(job)
+            .send(Message::Write(job))
             .map_err(|_| E::from(StoreError::WriterGone))?;
         rx.await
             .unwrap_or_else(|_| Err(E::from(StoreError::WriterGone)))
@@ -119,6 +126,15 @@ impl Store {
         let result = f(&conn);
         self.readers.give_back(conn);
         result
+    }
+
+    /// Commits every queued write, checkpoints the WAL into the database file and stops the
+    /// writer: later writes fail with [`StoreError::WriterGone`]. Reads keep working.
+    pub async fn close(&self) {
+        let (done, finished) = mpsc::channel();
+        if self.jobs.send(Message::Close(done)).is_ok() {
+            let _ = tokio::task::spawn_blocking(move || finished.recv()).await;
+        }
     }
 
     /// Waits until every write sent before this call has been committed.
@@ -158,26 +174,46 @@ fn configure(conn: &Connection, durable: bool) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn writer_loop(conn: Connection, queue: mpsc::Receiver<Job>) {
+fn writer_loop(conn: Connection, queue: mpsc::Receiver<Message>) {
     while let Ok(first) = queue.recv() {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
+        let mut group = Vec::new();
+        let mut close = None;
+        match first {
+            Message::Write(job) => group.push(job),
+            Message::Close(done) => close = Some(done),
+        }
+        while close.is_none() && group.len() < MAX_GROUP {
             match queue.try_recv() {
-                Ok(job) => group.push(job),
+                Ok(Message::Write(job)) => group.push(job),
+                Ok(Message::Close(done)) => close = Some(done),
                 Err(_) => break,
             }
         }
-        let delivers = run_group(&conn, group);
-        let committed = conn.execute_batch("COMMIT").map_err(StoreError::from);
-        match committed {
-            Ok(()) => delivers.into_iter().for_each(|d| d(Ok(()))),
-            Err(e) => {
-                tracing::error!(error = %e, "commit failed; failing every write of the group");
-                let _ = conn.execute_batch("ROLLBACK");
-                let msg = e.to_string();
-                for d in delivers {
-                    d(Err(StoreError::Corrupt(format!("commit failed: {msg}"))));
-                }
+        if !group.is_empty() {
+            commit_group(&conn, group);
+        }
+        if let Some(done) = close {
+            if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+                tracing::warn!(error = %e, "WAL checkpoint at close failed");
+            }
+            drop(conn);
+            let _ = done.send(());
+            return;
+        }
+    }
+}
+
+fn commit_group(conn: &Connection, group: Vec<Job>) {
+    let delivers = run_group(conn, group);
+    let committed = conn.execute_batch("COMMIT").map_err(StoreError::from);
+    match committed {
+        Ok(()) => delivers.into_iter().for_each(|d| d(Ok(()))),
+        Err(e) => {
+            tracing::error!(error = %e, "commit failed; failing every write of the group");
+            let _ = conn.execute_batch("ROLLBACK");
+            let msg = e.to_string();
+            for d in delivers {
+                d(Err(StoreError::Corrupt(format!("commit failed: {msg}"))));
             }
         }
     }
