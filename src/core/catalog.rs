@@ -7,7 +7,8 @@
 use super::names::{Digest, Tag};
 use super::{not_found, CoreError, CoreResult, Namespace, Registry};
 use crate::store::manifests::{self as manifest_sql, ImageIdRow, ImageRow, ManifestRow, TagStatus};
-use crate::store::{repositories as repo_sql, Conn};
+use crate::store::repositories::{self as repo_sql, RepositoryRow};
+use crate::store::Conn;
 
 /// An image id as a client sent it: either part may be missing or malformed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -113,6 +114,23 @@ pub fn resolve(
         tags,
         requested_tag: tag.map(|t| t.to_string()),
     }))
+}
+
+/// Looks up the one image a single-image operation names (UpdateImageStorageClass,
+/// StartImageScan, DescribeImageScanFindings, DescribeImageReplicationStatus): whatever is wrong
+/// with the id, the answer is ImageNotFound, as DescribeImages answers an id it cannot resolve.
+pub fn resolve_one(c: &Conn, repo: &RepositoryRow, id: &ImageId) -> CoreResult<FoundImage> {
+    resolve(c, repo.id, id)?.map_err(|_| image_not_found(&repo.name, &repo.account, id))
+}
+
+/// ImageNotFound for an id of repository `repo` of registry `registry_id`.
+pub fn image_not_found(repo: &str, registry_id: &str, id: &ImageId) -> CoreError {
+    CoreError::ImageNotFound {
+        digest: id.digest.clone(),
+        tag: id.tag.clone(),
+        repository: repo.to_owned(),
+        registry_id: registry_id.to_owned(),
+    }
 }
 
 /// What one deleted id removed: the digest, and the tag (one entry per removed tag).
@@ -257,6 +275,12 @@ impl Registry {
             self.merge_pending_pull(&mut found.manifest);
         }
         Ok(batch)
+    }
+
+    /// The one image `id` names, or ImageNotFound (see [`resolve_one`]).
+    pub fn find_image(&self, ns: &Namespace, repo: &str, id: &ImageId) -> CoreResult<FoundImage> {
+        let repo = self.repository(ns, repo)?;
+        self.store.read(|c| resolve_one(c, &repo, id))
     }
 
     /// The stored bytes of a manifest found by [`Registry::find_images`].

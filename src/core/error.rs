@@ -98,6 +98,34 @@ pub enum CoreError {
     #[error("unsupported: {0}")]
     Unsupported(String),
 
+    /// An image id of a single-image operation that names no image of the repository; the id is
+    /// shown as the client sent it.
+    #[error("The image with imageId {} does not exist within the repository with name '{repository}' in the registry with id '{registry_id}'", show_id(.digest, .tag))]
+    ImageNotFound {
+        digest: Option<String>,
+        tag: Option<String>,
+        repository: String,
+        registry_id: String,
+    },
+
+    #[error("Repository policy does not exist for the repository with name '{name}' in the registry with id '{registry_id}'")]
+    RepositoryPolicyNotFound { name: String, registry_id: String },
+
+    #[error("Registry policy does not exist in the registry with id '{registry_id}'")]
+    RegistryPolicyNotFound { registry_id: String },
+
+    /// A value the newer operations check beyond the model (ECR's ValidationException).
+    #[error("{0}")]
+    Validation(String),
+
+    /// An UpdateImageStorageClass the image's state does not allow (see `core::storage_class`).
+    #[error("{0}")]
+    StorageClassUpdateNotSupported(String),
+
+    /// A rule of image scanning ([`crate::core::scanning`]); never raised on the OCI path.
+    #[error("{0}")]
+    Scan(#[from] ScanError),
+
     /// A rule of ECR's layer-upload API ([`crate::core::layers`]); never raised on the OCI path.
     #[error("{0}")]
     Layer(#[from] LayerError),
@@ -170,6 +198,45 @@ pub enum LayerError {
         expected: String,
         actual: Option<Digest>,
     },
+}
+
+/// What only the scanning operations answer (StartImageScan, DescribeImageScanFindings).
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// An index, or an artifact that is not a container image: there are no layers to scan.
+    /// ECR's observed wording.
+    #[error("An artifact with media type '{media_type}' cannot be scanned. For more information, see the Amazon ECR documentation.")]
+    UnsupportedImageType { media_type: String },
+
+    #[error("The image with imageId {} in the repository with name '{repository}' in the registry with id '{registry_id}' is archived and cannot be scanned. Restore the image and try again.", show_id(.digest, .tag))]
+    ImageArchived {
+        digest: Option<String>,
+        tag: Option<String>,
+        repository: String,
+        registry_id: String,
+    },
+
+    /// ECR allows one basic scan per image per day (scan on push included).
+    #[error("The scan quota per image has been exceeded. Wait and try again.")]
+    QuotaExceeded,
+
+    #[error("Image scan does not exist for the image with '{}' in the repository with name '{repository}' in the registry with id '{registry_id}'", show_id(.digest, .tag))]
+    NotFound {
+        digest: Option<String>,
+        tag: Option<String>,
+        repository: String,
+        registry_id: String,
+    },
+
+    /// Manual scans are basic scans; with ENHANCED scanning (Amazon Inspector) there are none.
+    #[error("This feature is disabled when the registry scan type is ENHANCED. Use Amazon Inspector to scan the image.")]
+    EnhancedScanning,
+}
+
+/// An image id as ECR's messages show it: `{imageDigest:'sha256:…', imageTag:null}`.
+pub fn show_id(digest: &Option<String>, tag: &Option<String>) -> String {
+    let show = |v: &Option<String>| v.as_deref().map_or("null".to_owned(), |s| format!("'{s}'"));
+    format!("{{imageDigest:{}, imageTag:{}}}", show(digest), show(tag))
 }
 
 fn actual_digest(actual: &Option<Digest>) -> String {

@@ -8,7 +8,7 @@ use super::catalog::{FailureCode, ImageFailure, ImageId};
 use super::manifest::{self, ManifestKind, ParsedManifest};
 use super::names::{Digest, Reference, Tag};
 use super::repositories::Repository;
-use super::{not_found, CoreError, CoreResult, Namespace, Registry};
+use super::{not_found, scanning, storage_class, CoreError, CoreResult, Namespace, Registry};
 use crate::store::manifests::{self as manifest_sql, ManifestRow, NewManifest, ReferrerRow};
 use crate::store::{blob_index, repositories as repo_sql, Conn};
 
@@ -237,6 +237,18 @@ fn store_manifest(
             children: &children,
         },
     )?;
+    match &existing {
+        None => scanning::scan_on_arrival(
+            c,
+            &repo.row,
+            manifest_id,
+            &parsed.media_type,
+            parsed.config.as_ref().map(|d| d.media_type.as_str()),
+            now,
+        )?,
+        // Pushing an archived image again restores it at once, as on ECR.
+        Some(existing) => storage_class::restore_on_push(c, &repo.row, existing, now)?,
+    }
     for tag in &push.tags {
         manifest_sql::set_tag(c, repo_id, tag.as_str(), manifest_id, now)?;
     }
@@ -258,7 +270,8 @@ fn check_tags(
     push: &ManifestPush,
 ) -> CoreResult<()> {
     let mutability = repo.tag_mutability();
-    let mut unchanged = existing.is_some();
+    // Re-pushing an archived image is not a no-op: it restores the image.
+    let mut unchanged = existing.is_some_and(|e| e.status == "ACTIVE");
     for tag in &push.tags {
         let target = manifest_sql::tag_target(c, repo.row.id, tag.as_str())?;
         let points_here = matches!((target, existing), (Some(t), Some(e)) if t == e.id);

@@ -13,8 +13,12 @@ pub mod layers;
 pub mod manifest;
 pub mod mutability;
 pub mod names;
+pub mod policies;
 mod pulls;
 pub mod repositories;
+pub mod scanning;
+pub mod settings;
+pub mod storage_class;
 
 use std::path::Path;
 use std::sync::Arc;

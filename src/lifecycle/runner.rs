@@ -11,6 +11,7 @@ use super::evaluate::{evaluate, Decision, ImageFacts};
 use super::policy::{self, Action, Policy, PolicyError, StorageClass};
 use crate::clock::Millis;
 use crate::core::catalog::{self, ImageId};
+use crate::core::storage_class;
 use crate::core::{CoreError, Namespace, Registry};
 use crate::store::lifecycle as sql;
 use crate::store::{Conn, StoreError};
@@ -302,7 +303,7 @@ fn run_repository(c: &Conn, repository_id: i64, now: Millis) -> Result<RunReport
                 Action::Transition => {
                     if let Some((id, _)) = images.iter().find(|(_, f)| f.digest == decision.digest)
                     {
-                        sql::archive(c, *id, now)?;
+                        storage_class::archive(c, repository_id, *id, now)?;
                         report.archived.push(decision.digest);
                     }
                 }

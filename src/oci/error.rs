@@ -115,7 +115,9 @@ impl From<CoreError> for OciError {
             CoreError::InvalidName(NameError::Digest | NameError::DigestAlgorithm) => {
                 OciError::digest_invalid(message)
             }
-            CoreError::ManifestUnknown => OciError::new(S::NOT_FOUND, "MANIFEST_UNKNOWN", message),
+            CoreError::ManifestUnknown | CoreError::ImageNotFound { .. } => {
+                OciError::new(S::NOT_FOUND, "MANIFEST_UNKNOWN", message)
+            }
             CoreError::BlobUnknown => OciError::new(S::NOT_FOUND, "BLOB_UNKNOWN", message),
             CoreError::UploadUnknown => OciError::new(S::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN", message),
             CoreError::ChunkOutOfOrder { current } => {
@@ -152,8 +154,14 @@ impl From<CoreError> for OciError {
             | CoreError::InvalidParameter(_)
             | CoreError::InvalidTagParameter { .. }
             | CoreError::TooManyTags { .. }
-            // The layer API's own errors: never raised on this front.
-            | CoreError::Layer(_) => OciError::new(S::BAD_REQUEST, "DENIED", message),
+            // The control API's own errors (layer API, policies, settings, storage classes,
+            // scans): never raised on this front.
+            | CoreError::Layer(_)
+            | CoreError::RepositoryPolicyNotFound { .. }
+            | CoreError::RegistryPolicyNotFound { .. }
+            | CoreError::Validation(_)
+            | CoreError::StorageClassUpdateNotSupported(_)
+            | CoreError::Scan(_) => OciError::new(S::BAD_REQUEST, "DENIED", message),
             CoreError::Store(_) | CoreError::Io(_) => {
                 tracing::error!(error = %message, "internal error on the registry endpoint");
                 OciError::new(S::INTERNAL_SERVER_ERROR, "UNKNOWN", "internal error")

@@ -1,4 +1,5 @@
-//! SQL for lifecycle policies, their previews, storage classes and referrer cleanup.
+//! SQL for lifecycle policies, their previews and referrer cleanup (storage classes are in
+//! [`super::manifests`]).
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -104,15 +105,6 @@ pub fn orphaned_referrers(conn: &Connection, repository_id: i64) -> Result<Vec<i
     )?;
     let ids = stmt.query_map([repository_id], |r| r.get(0))?;
     Ok(ids.collect::<Result<_, _>>()?)
-}
-
-/// Moves an image to the archive storage class.
-pub fn archive(conn: &Connection, manifest_id: i64, at: i64) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "UPDATE manifests SET status = 'ARCHIVED', last_archived_at = ?2 WHERE id = ?1",
-    )?
-    .execute(params![manifest_id, at])?;
-    Ok(())
 }
 
 /// A stored preview: policy text, status, results (JSON).

@@ -23,13 +23,15 @@ pub struct ManifestRow {
     pub status: String,
     pub last_archived_at: Option<i64>,
     pub last_activated_at: Option<i64>,
+    /// When the image's basic scan completed; none while it has no scan.
+    pub scan_completed_at: Option<i64>,
 }
 
 const COLUMNS: &str = "m.id, m.digest, m.media_type, m.artifact_type, m.config_media_type, \
     m.subject_digest, m.annotations, m.size, m.image_size, m.pushed_at, m.last_pulled_at, \
-    m.status, m.last_archived_at, m.last_activated_at";
+    m.status, m.last_archived_at, m.last_activated_at, m.scan_completed_at";
 /// Number of columns in [`COLUMNS`]; queries that select more read them from here on.
-const NCOLUMNS: usize = 14;
+const NCOLUMNS: usize = 15;
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<ManifestRow> {
     Ok(ManifestRow {
@@ -47,6 +49,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<ManifestRow> {
         status: row.get(11)?,
         last_archived_at: row.get(12)?,
         last_activated_at: row.get(13)?,
+        scan_completed_at: row.get(14)?,
     })
 }
 
@@ -413,4 +416,78 @@ pub fn digest_of(conn: &Connection, manifest_id: i64) -> Result<String, StoreErr
         .query_row([manifest_id], |r| r.get(0))
         .optional()?
         .ok_or_else(|| StoreError::Corrupt(format!("manifest {manifest_id} vanished")))
+}
+
+pub fn find_by_id(conn: &Connection, id: i64) -> Result<Option<ManifestRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM manifests m WHERE m.id = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id], from_row)
+        .optional()?)
+}
+
+/// The manifests an index lists.
+pub fn children(conn: &Connection, manifest_id: i64) -> Result<Vec<ManifestRow>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM manifest_children c JOIN manifests m ON m.id = c.child_id \
+         WHERE c.manifest_id = ?1 ORDER BY m.id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([manifest_id], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The indexes that list a manifest.
+pub fn parents(conn: &Connection, child_id: i64) -> Result<Vec<ManifestRow>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM manifest_children c JOIN manifests m ON m.id = c.manifest_id \
+         WHERE c.child_id = ?1 ORDER BY m.id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([child_id], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The manifests of the repository whose subject is `subject` (the referrers index), whole.
+pub fn referrer_rows(
+    conn: &Connection,
+    repository_id: i64,
+    subject: &str,
+) -> Result<Vec<ManifestRow>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM manifests m WHERE m.repository_id = ?1 AND m.subject_digest = ?2 \
+         ORDER BY m.pushed_at, m.digest"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![repository_id, subject], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Moves an image to the archive storage class.
+pub fn set_archived(conn: &Connection, manifest_id: i64, at: i64) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE manifests SET status = 'ARCHIVED', last_archived_at = ?2 WHERE id = ?1",
+    )?
+    .execute(params![manifest_id, at])?;
+    Ok(())
+}
+
+/// Moves an image back to the standard storage class.
+pub fn set_activated(conn: &Connection, manifest_id: i64, at: i64) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE manifests SET status = 'ACTIVE', last_activated_at = ?2 WHERE id = ?1",
+    )?
+    .execute(params![manifest_id, at])?;
+    Ok(())
+}
+
+/// Records (`Some`) or forgets (`None`) the image's completed scan.
+pub fn set_scan_completed(
+    conn: &Connection,
+    manifest_id: i64,
+    at: Option<i64>,
+) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE manifests SET scan_completed_at = ?2 WHERE id = ?1")?
+        .execute(params![manifest_id, at])?;
+    Ok(())
 }

@@ -144,6 +144,29 @@ const MIGRATIONS: &[&str] = &[
         started_at    INTEGER NOT NULL
     ) STRICT;
     "#,
+    // 4: repository policies, registry-level settings, basic image scans.
+    r#"
+    -- SetRepositoryPolicy's text as the client sent it; NULL when the repository has none. It
+    -- lives on the row, so it goes with its repository.
+    ALTER TABLE repositories ADD COLUMN repository_policy TEXT;
+
+    -- Settings of one registry (account, region) as JSON documents: the registry policy, the
+    -- replication and scanning configurations, account settings. `kind` names the setting; `key`
+    -- tells apart the settings of one kind (an account setting's name, '' for the others).
+    CREATE TABLE registry_settings (
+        account    TEXT NOT NULL,
+        region     TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        key        TEXT NOT NULL,
+        document   TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (account, region, kind, key)
+    ) STRICT, WITHOUT ROWID;
+
+    -- When the image's last basic scan completed (ecrd's scans complete at once, with no
+    -- findings); NULL when it has none (never scanned, or restored from the archive since).
+    ALTER TABLE manifests ADD COLUMN scan_completed_at INTEGER;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -175,5 +198,32 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v as usize, super::MIGRATIONS.len());
+    }
+
+    #[test]
+    fn a_store_of_version_3_upgrades_keeping_its_rows() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        for (i, sql) in super::MIGRATIONS.iter().take(3).enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", i as i64 + 1)
+                .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO repositories (account, region, name, created_at, tag_mutability) \
+             VALUES ('000000000000', 'us-east-1', 'app', 1, 'MUTABLE')",
+            [],
+        )
+        .unwrap();
+        super::migrate(&mut conn).unwrap();
+        let policy: Option<String> = conn
+            .query_row("SELECT repository_policy FROM repositories", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(policy, None);
+        let settings: i64 = conn
+            .query_row("SELECT count(*) FROM registry_settings", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(settings, 0);
     }
 }

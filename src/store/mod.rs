@@ -10,14 +10,15 @@
 //! * **pooled readers** (WAL lets them read while the writer writes). Reads are short indexed
 //!   queries and run inline on the caller's task.
 //!
-//! No SQL exists outside this module: [`repositories`], [`manifests`] and [`blob_index`] hold the
-//! queries, as plain functions over a `&Connection`.
+//! No SQL exists outside this module: [`repositories`], [`manifests`], [`blob_index`],
+//! [`registry`] and [`lifecycle`] hold the queries, as plain functions over a `&Connection`.
 
 pub mod blob_index;
 pub mod blobs;
 pub mod lifecycle;
 pub mod manifests;
 mod migrations;
+pub mod registry;
 pub mod repositories;
 
 use std::path::Path;

@@ -166,3 +166,19 @@ pub fn delete_resource_tags(conn: &Connection, id: i64, keys: &[String]) -> Resu
     }
     Ok(())
 }
+
+/// The repository policy text, if the repository has one.
+pub fn policy(conn: &Connection, id: i64) -> Result<Option<String>, StoreError> {
+    let text = conn
+        .prepare_cached("SELECT repository_policy FROM repositories WHERE id = ?1")?
+        .query_row([id], |r| r.get::<_, Option<String>>(0))
+        .optional()?;
+    Ok(text.flatten())
+}
+
+/// Sets (`Some`) or removes (`None`) the repository policy.
+pub fn set_policy(conn: &Connection, id: i64, text: Option<&str>) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE repositories SET repository_policy = ?2 WHERE id = ?1")?
+        .execute(params![id, text])?;
+    Ok(())
+}

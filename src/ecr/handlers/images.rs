@@ -5,7 +5,7 @@
 use bytes::Bytes;
 
 use super::{required, Api, Result};
-use crate::core::catalog::{FoundImage, ImageFailure, ImageId};
+use crate::core::catalog::{self, FoundImage, ImageFailure, ImageId};
 use crate::core::images::{ManifestPush, PushFront};
 use crate::core::manifest::OCI_EMPTY_CONFIG;
 use crate::core::names::{Digest, Tag};
@@ -17,14 +17,14 @@ use crate::ecr::wire_types::Timestamp;
 use crate::ecr::RequestContext;
 use crate::store::manifests::{ManifestRow, TagStatus as StoreTagStatus};
 
-fn image_id(id: &ImageIdentifier) -> ImageId {
+pub(super) fn image_id(id: &ImageIdentifier) -> ImageId {
     ImageId {
         digest: id.image_digest.clone(),
         tag: id.image_tag.clone(),
     }
 }
 
-fn identifier(digest: &str, tag: Option<String>) -> ImageIdentifier {
+pub(super) fn identifier(digest: &str, tag: Option<String>) -> ImageIdentifier {
     ImageIdentifier {
         image_digest: Some(digest.to_owned()),
         image_tag: tag,
@@ -73,6 +73,7 @@ fn artifact_media_type(row: &ManifestRow) -> Option<String> {
 }
 
 fn image_detail(ns: &Namespace, repo: &str, row: ManifestRow, tags: Vec<String>) -> ImageDetail {
+    let (image_scan_status, image_scan_findings_summary) = super::scanning::scan_summary(&row);
     ImageDetail {
         registry_id: Some(ns.account.clone()),
         repository_name: Some(repo.to_owned()),
@@ -87,7 +88,8 @@ fn image_detail(ns: &Namespace, repo: &str, row: ManifestRow, tags: Vec<String>)
         image_status: Some(ImageStatus::from(row.status.as_str())),
         last_archived_at: row.last_archived_at.map(Timestamp::from_unix_millis),
         last_activated_at: row.last_activated_at.map(Timestamp::from_unix_millis),
-        ..ImageDetail::default()
+        image_scan_status,
+        image_scan_findings_summary,
     }
 }
 
@@ -335,16 +337,7 @@ pub async fn describe_images(
 }
 
 fn image_not_found(ns: &Namespace, repo: &str, id: &ImageId) -> EcrError {
-    let show = |v: &Option<String>| v.as_deref().map_or("null".to_owned(), |s| format!("'{s}'"));
-    EcrError::new(
-        ErrorCode::ImageNotFoundException,
-        format!(
-            "The image with imageId {{imageDigest:{}, imageTag:{}}} does not exist within the repository with name '{repo}' in the registry with id '{}'",
-            show(&id.digest),
-            show(&id.tag),
-            ns.account
-        ),
-    )
+    EcrError::from(catalog::image_not_found(repo, &ns.account, id))
 }
 
 pub async fn list_image_referrers(

@@ -8,14 +8,18 @@ mod images;
 /// `pub(crate)`: the server routes download URLs to [`layers::download`].
 pub(crate) mod layers;
 mod lifecycle;
+mod policies;
+mod registry;
 mod repositories;
+mod scanning;
+mod storage_class;
 
 use std::sync::Arc;
 
 use super::error::EcrError;
 use super::generated::*;
 use super::RequestContext;
-use crate::core::error::LayerError;
+use crate::core::error::{LayerError, ScanError};
 use crate::core::names::{NameError, REPOSITORY_NAME_PATTERN};
 use crate::core::CoreError;
 use crate::lifecycle::runner::LifecycleError;
@@ -233,6 +237,142 @@ impl EcrApi for Api {
     ) -> Result<GetLifecyclePolicyPreviewResponse> {
         lifecycle::get_lifecycle_policy_preview(self, ctx, input).await
     }
+
+    async fn set_repository_policy(
+        &self,
+        ctx: &RequestContext,
+        input: SetRepositoryPolicyRequest,
+    ) -> Result<SetRepositoryPolicyResponse> {
+        policies::set_repository_policy(self, ctx, input).await
+    }
+
+    async fn get_repository_policy(
+        &self,
+        ctx: &RequestContext,
+        input: GetRepositoryPolicyRequest,
+    ) -> Result<GetRepositoryPolicyResponse> {
+        policies::get_repository_policy(self, ctx, input).await
+    }
+
+    async fn delete_repository_policy(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteRepositoryPolicyRequest,
+    ) -> Result<DeleteRepositoryPolicyResponse> {
+        policies::delete_repository_policy(self, ctx, input).await
+    }
+
+    async fn put_registry_policy(
+        &self,
+        ctx: &RequestContext,
+        input: PutRegistryPolicyRequest,
+    ) -> Result<PutRegistryPolicyResponse> {
+        policies::put_registry_policy(self, ctx, input).await
+    }
+
+    async fn get_registry_policy(
+        &self,
+        ctx: &RequestContext,
+        input: GetRegistryPolicyRequest,
+    ) -> Result<GetRegistryPolicyResponse> {
+        policies::get_registry_policy(self, ctx, input).await
+    }
+
+    async fn delete_registry_policy(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteRegistryPolicyRequest,
+    ) -> Result<DeleteRegistryPolicyResponse> {
+        policies::delete_registry_policy(self, ctx, input).await
+    }
+
+    async fn describe_registry(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeRegistryRequest,
+    ) -> Result<DescribeRegistryResponse> {
+        registry::describe_registry(self, ctx, input).await
+    }
+
+    async fn put_replication_configuration(
+        &self,
+        ctx: &RequestContext,
+        input: PutReplicationConfigurationRequest,
+    ) -> Result<PutReplicationConfigurationResponse> {
+        registry::put_replication_configuration(self, ctx, input).await
+    }
+
+    async fn get_account_setting(
+        &self,
+        ctx: &RequestContext,
+        input: GetAccountSettingRequest,
+    ) -> Result<GetAccountSettingResponse> {
+        registry::get_account_setting(self, ctx, input).await
+    }
+
+    async fn put_account_setting(
+        &self,
+        ctx: &RequestContext,
+        input: PutAccountSettingRequest,
+    ) -> Result<PutAccountSettingResponse> {
+        registry::put_account_setting(self, ctx, input).await
+    }
+
+    async fn describe_image_replication_status(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeImageReplicationStatusRequest,
+    ) -> Result<DescribeImageReplicationStatusResponse> {
+        registry::describe_image_replication_status(self, ctx, input).await
+    }
+
+    async fn update_image_storage_class(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateImageStorageClassRequest,
+    ) -> Result<UpdateImageStorageClassResponse> {
+        storage_class::update_image_storage_class(self, ctx, input).await
+    }
+
+    async fn start_image_scan(
+        &self,
+        ctx: &RequestContext,
+        input: StartImageScanRequest,
+    ) -> Result<StartImageScanResponse> {
+        scanning::start_image_scan(self, ctx, input).await
+    }
+
+    async fn describe_image_scan_findings(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeImageScanFindingsRequest,
+    ) -> Result<DescribeImageScanFindingsResponse> {
+        scanning::describe_image_scan_findings(self, ctx, input).await
+    }
+
+    async fn put_registry_scanning_configuration(
+        &self,
+        ctx: &RequestContext,
+        input: PutRegistryScanningConfigurationRequest,
+    ) -> Result<PutRegistryScanningConfigurationResponse> {
+        scanning::put_registry_scanning_configuration(self, ctx, input).await
+    }
+
+    async fn get_registry_scanning_configuration(
+        &self,
+        ctx: &RequestContext,
+        input: GetRegistryScanningConfigurationRequest,
+    ) -> Result<GetRegistryScanningConfigurationResponse> {
+        scanning::get_registry_scanning_configuration(self, ctx, input).await
+    }
+
+    async fn batch_get_repository_scanning_configuration(
+        &self,
+        ctx: &RequestContext,
+        input: BatchGetRepositoryScanningConfigurationRequest,
+    ) -> Result<BatchGetRepositoryScanningConfigurationResponse> {
+        scanning::batch_get_repository_scanning_configuration(self, ctx, input).await
+    }
 }
 
 impl From<CoreError> for EcrError {
@@ -333,6 +473,28 @@ impl From<CoreError> for EcrError {
                 LayerError::DigestMismatch { .. } => {
                     EcrError::new(C::InvalidLayerException, message)
                 }
+            },
+            CoreError::ImageNotFound { .. } => EcrError::new(C::ImageNotFoundException, message),
+            CoreError::RepositoryPolicyNotFound { .. } => {
+                EcrError::new(C::RepositoryPolicyNotFoundException, message)
+            }
+            CoreError::RegistryPolicyNotFound { .. } => {
+                EcrError::new(C::RegistryPolicyNotFoundException, message)
+            }
+            CoreError::Validation(_) => EcrError::new(C::ValidationException, message),
+            CoreError::StorageClassUpdateNotSupported(_) => {
+                EcrError::new(C::ImageStorageClassUpdateNotSupportedException, message)
+            }
+            CoreError::Scan(scan) => match scan {
+                ScanError::UnsupportedImageType { .. } => {
+                    EcrError::new(C::UnsupportedImageTypeException, message)
+                }
+                ScanError::ImageArchived { .. } => {
+                    EcrError::new(C::ImageArchivedException, message)
+                }
+                ScanError::QuotaExceeded => EcrError::new(C::LimitExceededException, message),
+                ScanError::NotFound { .. } => EcrError::new(C::ScanNotFoundException, message),
+                ScanError::EnhancedScanning => EcrError::new(C::ValidationException, message),
             },
             CoreError::Store(_) | CoreError::Io(_) => EcrError::server(message),
         }
