@@ -13,6 +13,7 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use sha2::Sha256;
 
+use super::images::PushFront;
 use super::names::Digest;
 use super::{CoreError, CoreResult, Namespace, Registry};
 use crate::store::blob_index;
@@ -103,9 +104,15 @@ impl Registry {
         })
     }
 
-    /// Opens an upload session; returns its id.
-    pub async fn start_upload(&self, ns: &Namespace, repo: &str) -> CoreResult<String> {
-        let repo = self.repository(ns, repo)?;
+    /// Opens an upload session; returns its id. Over the registry API this may create the
+    /// repository (see [`Registry::repository_for_push`]).
+    pub async fn start_upload(
+        &self,
+        ns: &Namespace,
+        repo: &str,
+        front: PushFront,
+    ) -> CoreResult<String> {
+        let repo = self.repository_for_push(ns, repo, front).await?;
         let id = uuid::Uuid::new_v4().to_string();
         std::fs::File::create(self.files.upload_path(&id))?;
         let (now, id2) = (self.clock.now_millis(), id.clone());
@@ -160,7 +167,7 @@ impl Registry {
                 return Err(CoreError::ChunkOutOfOrder { current: start });
             }
         }
-        let mut writer = BlobWriter::new(target);
+        let mut writer = BlobWriter::new(target, self.files.durable());
         let poured = pour(&mut writer, body).await;
         let finished = writer.finish().await.map_err(CoreError::from);
         let outcome = match (poured, finished) {
@@ -324,14 +331,15 @@ impl Registry {
         repo: &str,
         expected: &Digest,
         body: S,
+        front: PushFront,
     ) -> CoreResult<BlobInfo>
     where
         S: Stream<Item = Result<Bytes, E>>,
         E: std::fmt::Display,
     {
-        let repo = self.repository(ns, repo)?;
+        let repo = self.repository_for_push(ns, repo, front).await?;
         let (path, file) = self.files.temp_file()?;
-        let mut writer = BlobWriter::new(HashedFile::new(file));
+        let mut writer = BlobWriter::new(HashedFile::new(file), self.files.durable());
         let poured = pour(&mut writer, body).await;
         let finished = writer.finish().await.map_err(CoreError::from);
         let target = match (poured, finished) {
@@ -360,8 +368,9 @@ impl Registry {
         repo: &str,
         digest: &Digest,
         from: &str,
+        front: PushFront,
     ) -> CoreResult<Option<BlobInfo>> {
-        let target = self.repository(ns, repo)?;
+        let target = self.repository_for_push(ns, repo, front).await?;
         let Ok(source) = self.repository(ns, from) else {
             return Ok(None);
         };

@@ -130,6 +130,11 @@ pub enum CoreError {
     #[error("{0}")]
     Layer(#[from] LayerError),
 
+    /// A rule of the registry's configuration objects: pull-through cache rules, creation
+    /// templates, the signing configuration, pull-time exclusions. Never raised on the OCI path.
+    #[error("{0}")]
+    Setting(#[from] SettingError),
+
     #[error("store: {0}")]
     Store(#[from] StoreError),
 
@@ -198,6 +203,51 @@ pub enum LayerError {
         expected: String,
         actual: Option<Digest>,
     },
+}
+
+/// What only the operations on registry configuration objects answer (pull-through cache rules,
+/// repository creation templates, signing, pull-time update exclusions). ECR's wording of these
+/// is unknown; the messages follow its usual form.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingError {
+    #[error("A pull through cache rule with the prefix '{prefix}' already exists in the registry with id '{registry_id}'")]
+    PullThroughCacheRuleAlreadyExists { prefix: String, registry_id: String },
+
+    #[error("The pull through cache rule with the prefix '{prefix}' does not exist in the registry with id '{registry_id}'")]
+    PullThroughCacheRuleNotFound { prefix: String, registry_id: String },
+
+    /// An upstream URL ECR cannot cache from, or one it cannot authenticate to as configured.
+    #[error("{0}")]
+    UnsupportedUpstreamRegistry(String),
+
+    /// A Secrets Manager secret ECR would not find: one of another account or region.
+    #[error("The secret '{arn}' was not found in the registry's account and region")]
+    SecretNotFound { arn: String },
+
+    #[error("A repository creation template with the prefix '{prefix}' already exists in the registry with id '{registry_id}'")]
+    TemplateAlreadyExists { prefix: String, registry_id: String },
+
+    #[error("The repository creation template with the prefix '{prefix}' does not exist in the registry with id '{registry_id}'")]
+    TemplateNotFound { prefix: String, registry_id: String },
+
+    #[error("Signing configuration does not exist in the registry with id '{registry_id}'")]
+    SigningConfigurationNotFound { registry_id: String },
+
+    #[error("The principal '{principal}' is already excluded from pull time updates in the registry with id '{registry_id}'")]
+    ExclusionAlreadyExists {
+        principal: String,
+        registry_id: String,
+    },
+
+    #[error("The principal '{principal}' is not excluded from pull time updates in the registry with id '{registry_id}'")]
+    ExclusionNotFound {
+        principal: String,
+        registry_id: String,
+    },
+
+    /// A per-registry quota (rules, templates, exclusions).
+    #[error("{0}")]
+    LimitExceeded(String),
 }
 
 /// What only the scanning operations answer (StartImageScan, DescribeImageScanFindings).

@@ -8,9 +8,11 @@ use super::catalog::{FailureCode, ImageFailure, ImageId};
 use super::manifest::{self, ManifestKind, ParsedManifest};
 use super::names::{Digest, Reference, Tag};
 use super::repositories::Repository;
-use super::{not_found, scanning, storage_class, CoreError, CoreResult, Namespace, Registry};
+use super::{
+    repository_for_push_in, scanning, storage_class, CoreError, CoreResult, Namespace, Registry,
+};
 use crate::store::manifests::{self as manifest_sql, ManifestRow, NewManifest, ReferrerRow};
-use crate::store::{blob_index, repositories as repo_sql, Conn};
+use crate::store::{blob_index, Conn};
 
 /// Which front a push came through: ECR answers an unchanged re-push differently on each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,7 +72,9 @@ impl Registry {
         let (ns, repo, now) = (ns.clone(), repo.to_owned(), self.clock.now_millis());
         self.store
             .write(move |c| {
-                let repo = repo_sql::get(c, &ns, &repo)?.ok_or_else(|| not_found(&ns, &repo))?;
+                // In the push's own transaction: a repository created for it (from a template)
+                // goes again if the manifest is refused.
+                let repo = repository_for_push_in(c, &ns, &repo, push.front, now)?;
                 store_manifest(c, &Repository::from_row(repo), &parsed, &digest, &push, now)
             })
             .await
@@ -85,8 +89,10 @@ impl Registry {
         with_body: bool,
         count_pull: bool,
     ) -> CoreResult<StoredManifest> {
-        let repo = self.repository(ns, repo)?;
+        // The hottest path of a registry: one read transaction for repository, manifest and body.
         let (row, body) = self.store.read(|c| {
+            let repo = crate::store::repositories::get(c, ns, repo)?
+                .ok_or_else(|| super::not_found(ns, repo))?;
             let row = match reference {
                 Reference::Tag(tag) => manifest_sql::find_by_tag(c, repo.id, tag.as_str())?,
                 Reference::Digest(digest) => manifest_sql::find_by_digest(c, repo.id, digest)?,

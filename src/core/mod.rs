@@ -7,6 +7,7 @@
 pub mod blobs;
 pub mod catalog;
 pub mod error;
+pub mod exclusions;
 pub mod gc;
 pub mod images;
 pub mod layers;
@@ -14,11 +15,14 @@ pub mod manifest;
 pub mod mutability;
 pub mod names;
 pub mod policies;
+pub mod pull_through;
 mod pulls;
 pub mod repositories;
 pub mod scanning;
 pub mod settings;
+pub mod signing;
 pub mod storage_class;
+pub mod templates;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -27,9 +31,10 @@ use crate::clock::Clock;
 use crate::store::blob_index;
 use crate::store::blobs::BlobFiles;
 use crate::store::repositories::{self as repo_sql, RepositoryRow};
-use crate::store::Store;
+use crate::store::{Conn, Store};
 
 pub use error::{CoreError, CoreResult};
+use images::PushFront;
 pub use names::Namespace;
 
 /// Upload sessions older than this are swept (ECR's exact lifetime is unknown; a day is ample).
@@ -141,6 +146,45 @@ impl Registry {
             .read(|c| repo_sql::get(c, ns, name))?
             .ok_or_else(|| not_found(ns, name))
     }
+
+    /// The repository a push writes into (an upload, a mount, a manifest), creating it from a
+    /// creation template when ECR would (see [`repository_for_push_in`]).
+    pub(crate) async fn repository_for_push(
+        &self,
+        ns: &Namespace,
+        name: &str,
+        front: PushFront,
+    ) -> CoreResult<RepositoryRow> {
+        if let Some(row) = self.store.read(|c| repo_sql::get(c, ns, name))? {
+            return Ok(row);
+        }
+        let (ns, name, now) = (ns.clone(), name.to_owned(), self.clock.now_millis());
+        self.store
+            .write(move |c| repository_for_push_in(c, &ns, &name, front, now))
+            .await
+    }
+}
+
+/// The repository a push writes into, inside a write transaction. A push over the registry API
+/// to a repository that does not exist creates it when a CREATE_ON_PUSH creation template covers
+/// its name ([`templates::create_on_push`]); otherwise, and always on the ECR API (PutImage and
+/// the layer API never create repositories), it is RepositoryNotFound. Reads never come here:
+/// a pull of a missing repository stays a 404.
+pub(crate) fn repository_for_push_in(
+    c: &Conn,
+    ns: &Namespace,
+    name: &str,
+    front: PushFront,
+    now: i64,
+) -> CoreResult<RepositoryRow> {
+    if let Some(row) = repo_sql::get(c, ns, name)? {
+        return Ok(row);
+    }
+    let created = match front {
+        PushFront::Registry => templates::create_on_push(c, ns, name, now)?,
+        PushFront::Api => None,
+    };
+    created.ok_or_else(|| not_found(ns, name))
 }
 
 pub(crate) fn not_found(ns: &Namespace, name: &str) -> CoreError {

@@ -71,6 +71,67 @@ impl fmt::Display for RepositoryName {
     }
 }
 
+/// A namespace of repository names, as pull-through cache rules and creation templates name
+/// them: `ROOT` (every name), or a name prefix with an implied trailing `/` (`prod` and `prod/`
+/// both cover `prod/app`, and neither covers `prod` itself nor `production/app`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RepositoryPrefix(String);
+
+impl RepositoryPrefix {
+    pub const ROOT: &'static str = "ROOT";
+
+    /// `None` unless `prefix` is `ROOT` or fits the name grammar once a trailing `/` is dropped.
+    /// (Lengths differ between rules and templates; the API checks them.)
+    pub fn parse(prefix: &str) -> Option<Self> {
+        if prefix == Self::ROOT {
+            return Some(RepositoryPrefix(prefix.to_owned()));
+        }
+        let bare = prefix.strip_suffix('/').unwrap_or(prefix);
+        REPOSITORY_NAME
+            .is_match(bare)
+            .then(|| RepositoryPrefix(bare.to_owned()))
+    }
+
+    /// What tells prefixes apart: `ROOT`, or the prefix without its trailing `/`.
+    pub fn key(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.0 == Self::ROOT
+    }
+
+    /// Whether `name` is in this namespace.
+    pub fn covers(&self, name: &str) -> bool {
+        self.is_root()
+            || name
+                .strip_prefix(self.0.as_str())
+                .is_some_and(|rest| rest.starts_with('/'))
+    }
+
+    /// Of several prefixes covering a name, the most specific wins: the longest, `ROOT` last.
+    pub fn specificity(&self) -> usize {
+        if self.is_root() {
+            0
+        } else {
+            self.0.len()
+        }
+    }
+}
+
+static ROLE_ARN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^arn:aws(?:-[a-z]+)*:iam::([0-9]{12}):role/[\w+=,.@-]+(?:/[\w+=,.@-]+)*$")
+        .expect("static regex")
+});
+
+/// The account of an IAM role ARN (`arn:aws:iam::<account>:role/<path/name>`), if `arn` is one.
+pub fn role_arn_account(arn: &str) -> Option<&str> {
+    ROLE_ARN
+        .captures(arn)
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str())
+}
+
 static TAG: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$").expect("static regex"));
 
@@ -206,6 +267,44 @@ mod tests {
             &"a".repeat(257),
         ] {
             assert!(RepositoryName::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn prefixes_are_namespaces_with_an_implied_slash() {
+        let prod = RepositoryPrefix::parse("prod/").unwrap();
+        assert_eq!(prod, RepositoryPrefix::parse("prod").unwrap());
+        assert_eq!(prod.key(), "prod");
+        assert!(prod.covers("prod/app"));
+        assert!(prod.covers("prod/team/app"));
+        assert!(!prod.covers("prod"));
+        assert!(!prod.covers("production/app"));
+        let root = RepositoryPrefix::parse("ROOT").unwrap();
+        assert!(root.is_root() && root.covers("anything") && root.covers("prod/app"));
+        assert!(root.specificity() < prod.specificity());
+        assert!(RepositoryPrefix::parse("a").is_some());
+        for bad in ["", "/", "Prod", "prod//", "a//b", "ROOT/", "-a"] {
+            assert!(RepositoryPrefix::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn role_arns() {
+        assert_eq!(
+            role_arn_account("arn:aws:iam::123456789012:role/path/ecr-ptc"),
+            Some("123456789012")
+        );
+        assert_eq!(
+            role_arn_account("arn:aws-cn:iam::123456789012:role/r"),
+            Some("123456789012")
+        );
+        for bad in [
+            "arn:aws:iam::123456789012:user/someone",
+            "arn:aws:iam::1234:role/r",
+            "arn:aws:s3:::bucket",
+            "role/r",
+        ] {
+            assert_eq!(role_arn_account(bad), None, "{bad}");
         }
     }
 

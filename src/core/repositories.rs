@@ -5,6 +5,7 @@ use super::mutability::TagMutability;
 use super::names::RepositoryName;
 use super::{not_found, CoreError, CoreResult, Namespace, Registry};
 use crate::store::repositories::{self as repo_sql, RepositoryRow};
+use crate::store::Conn;
 
 /// ECR's limit on resource tags per repository.
 pub const MAX_RESOURCE_TAGS: usize = 50;
@@ -124,6 +125,95 @@ pub fn parse_repository_arn(arn: &str) -> CoreResult<(Namespace, String)> {
     Ok((Namespace::new(account, region), name.to_string()))
 }
 
+/// Checks resource tags and folds them into the set a repository keeps: one value per key, at
+/// most [`MAX_RESOURCE_TAGS`] keys.
+pub fn resource_tag_set(mut tags: Vec<(String, String)>) -> CoreResult<Vec<(String, String)>> {
+    check_resource_tags(&tags)?;
+    tags.sort();
+    tags.dedup_by(|a, b| a.0 == b.0);
+    if tags.len() > MAX_RESOURCE_TAGS {
+        return Err(too_many_tags());
+    }
+    Ok(tags)
+}
+
+/// Checks an encryption setting: a KMS key goes only with KMS encryption.
+pub fn check_encryption(encryption_type: &str, kms_key: Option<&str>) -> CoreResult<()> {
+    if encryption_type == "AES256" && kms_key.is_some() {
+        return Err(CoreError::InvalidParameter(
+            "Invalid parameter at 'encryptionConfiguration' failed to satisfy constraint: \
+             'kmsKey can only be specified when encryptionType is KMS or KMS_DSSE'"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a new repository against every rule; returns its row (id 0 until inserted) and its
+/// resource tags.
+fn check_new(
+    ns: &Namespace,
+    new: NewRepository,
+    now: i64,
+) -> CoreResult<(RepositoryRow, Vec<(String, String)>)> {
+    let name = RepositoryName::parse(&new.name)?;
+    check_mutability(new.tag_mutability, &new.exclusion_filters)?;
+    let tags = resource_tag_set(new.resource_tags)?;
+    check_encryption(&new.encryption_type, new.kms_key.as_deref())?;
+    let kms_key = match (new.encryption_type.as_str(), new.kms_key) {
+        // ECR falls back to the AWS-managed key; report a stable ARN for it.
+        ("KMS" | "KMS_DSSE", None) => Some(format!(
+            "arn:aws:kms:{}:{}:key/{}",
+            ns.region,
+            ns.account,
+            uuid::Uuid::new_v4()
+        )),
+        (_, key) => key,
+    };
+    let row = RepositoryRow {
+        id: 0,
+        account: ns.account.clone(),
+        region: ns.region.clone(),
+        name: name.to_string(),
+        created_at: now,
+        tag_mutability: new.tag_mutability.as_str().to_owned(),
+        exclusion_filters: new.exclusion_filters,
+        scan_on_push: new.scan_on_push,
+        encryption_type: new.encryption_type,
+        kms_key,
+    };
+    Ok((row, tags))
+}
+
+/// Inserts a checked repository, inside a write transaction.
+fn insert_in(
+    c: &Conn,
+    ns: &Namespace,
+    row: RepositoryRow,
+    tags: &[(String, String)],
+) -> CoreResult<Repository> {
+    let Some(id) = repo_sql::insert(c, &row)? else {
+        return Err(CoreError::RepositoryAlreadyExists {
+            name: row.name,
+            registry_id: ns.account.clone(),
+        });
+    };
+    repo_sql::put_resource_tags(c, id, tags)?;
+    Ok(Repository::from_row(RepositoryRow { id, ..row }))
+}
+
+/// Creates a repository inside a write transaction, by the same rules as CreateRepository: how
+/// repositories the registry creates on a client's behalf (creation templates) come to be.
+pub(crate) fn create_in(
+    c: &Conn,
+    ns: &Namespace,
+    new: NewRepository,
+    now: i64,
+) -> CoreResult<Repository> {
+    let (row, tags) = check_new(ns, new, now)?;
+    insert_in(c, ns, row, &tags)
+}
+
 fn too_many_tags() -> CoreError {
     CoreError::TooManyTags {
         message: format!("A repository can have at most {MAX_RESOURCE_TAGS} tags"),
@@ -136,55 +226,10 @@ impl Registry {
         ns: &Namespace,
         new: NewRepository,
     ) -> CoreResult<Repository> {
-        let name = RepositoryName::parse(&new.name)?;
-        check_mutability(new.tag_mutability, &new.exclusion_filters)?;
-        check_resource_tags(&new.resource_tags)?;
-        let mut tags = new.resource_tags.clone();
-        tags.sort();
-        tags.dedup_by(|a, b| a.0 == b.0);
-        if tags.len() > MAX_RESOURCE_TAGS {
-            return Err(too_many_tags());
-        }
-        let kms_key =
-            match (new.encryption_type.as_str(), new.kms_key) {
-                ("AES256", Some(_)) => return Err(CoreError::InvalidParameter(
-                    "Invalid parameter at 'encryptionConfiguration' failed to satisfy constraint: \
-                     'kmsKey can only be specified when encryptionType is KMS or KMS_DSSE'"
-                        .into(),
-                )),
-                // ECR falls back to the AWS-managed key; report a stable ARN for it.
-                ("KMS" | "KMS_DSSE", None) => Some(format!(
-                    "arn:aws:kms:{}:{}:key/{}",
-                    ns.region,
-                    ns.account,
-                    uuid::Uuid::new_v4()
-                )),
-                (_, key) => key,
-            };
-        let row = RepositoryRow {
-            id: 0,
-            account: ns.account.clone(),
-            region: ns.region.clone(),
-            name: name.to_string(),
-            created_at: self.clock.now_millis(),
-            tag_mutability: new.tag_mutability.as_str().to_owned(),
-            exclusion_filters: new.exclusion_filters,
-            scan_on_push: new.scan_on_push,
-            encryption_type: new.encryption_type,
-            kms_key,
-        };
-        let ns2 = ns.clone();
+        let (row, tags) = check_new(ns, new, self.clock.now_millis())?;
+        let ns = ns.clone();
         self.store
-            .write(move |c| {
-                let Some(id) = repo_sql::insert(c, &row)? else {
-                    return Err(CoreError::RepositoryAlreadyExists {
-                        name: row.name.clone(),
-                        registry_id: ns2.account.clone(),
-                    });
-                };
-                repo_sql::put_resource_tags(c, id, &tags)?;
-                Ok(Repository::from_row(RepositoryRow { id, ..row }))
-            })
+            .write(move |c| insert_in(c, &ns, row, &tags))
             .await
     }
 
@@ -324,7 +369,7 @@ impl Registry {
         change: F,
     ) -> CoreResult<Repository>
     where
-        F: FnOnce(&crate::store::Conn, &mut RepositoryRow) -> CoreResult<()> + Send + 'static,
+        F: FnOnce(&Conn, &mut RepositoryRow) -> CoreResult<()> + Send + 'static,
     {
         let (ns, name) = (ns.clone(), name.to_owned());
         self.store

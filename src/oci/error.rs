@@ -155,8 +155,9 @@ impl From<CoreError> for OciError {
             | CoreError::InvalidTagParameter { .. }
             | CoreError::TooManyTags { .. }
             // The control API's own errors (layer API, policies, settings, storage classes,
-            // scans): never raised on this front.
+            // scans, registry configuration objects): never raised on this front.
             | CoreError::Layer(_)
+            | CoreError::Setting(_)
             | CoreError::RepositoryPolicyNotFound { .. }
             | CoreError::RegistryPolicyNotFound { .. }
             | CoreError::Validation(_)

@@ -8,7 +8,6 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode}
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::endpoint::{self, Endpoint, RouteError};
 use super::error::{upload_range, OciError};
@@ -31,8 +30,6 @@ const OCI_FILTERS_APPLIED: HeaderName = HeaderName::from_static("oci-filters-app
 
 /// ECR caps page sizes at 1000.
 const MAX_PAGE: usize = 1000;
-/// Bytes handed to the socket per read when serving a blob.
-const READ_CHUNK: usize = 256 * 1024;
 
 /// Entry point for every `/v2` request.
 pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Response {
@@ -367,7 +364,7 @@ impl Ctx<'_> {
             let digest = parse_digest(mount)?;
             if let Some(blob) = self
                 .registry()
-                .mount_blob(&self.ns, name.as_str(), &digest, from)
+                .mount_blob(&self.ns, name.as_str(), &digest, from, PushFront::Registry)
                 .await?
             {
                 return Ok(blob_created(name, &blob));
@@ -382,13 +379,14 @@ impl Ctx<'_> {
                     name.as_str(),
                     &digest,
                     body_stream(request.into_body()),
+                    PushFront::Registry,
                 )
                 .await?;
             return Ok(blob_created(name, &blob));
         }
         let id = self
             .registry()
-            .start_upload(&self.ns, name.as_str())
+            .start_upload(&self.ns, name.as_str(), PushFront::Registry)
             .await?;
         Ok(upload_accepted(StatusCode::ACCEPTED, name, &id, 0))
     }
@@ -520,7 +518,7 @@ pub(crate) async fn serve_blob(
         None => (StatusCode::OK, 0, blob.size),
     };
     let body = if with_body {
-        open_range(&blob, start, len).await?
+        open_range(&blob, start, len)?
     } else {
         Body::empty()
     };
@@ -661,17 +659,13 @@ fn parse_range(spec: &str, size: u64) -> Option<(u64, u64)> {
     (start <= end && start < size).then_some((start, end))
 }
 
-async fn open_range(blob: &BlobInfo, start: u64, len: u64) -> Result<Body> {
-    let mut file = tokio::fs::File::open(&blob.path)
-        .await
+fn open_range(blob: &BlobInfo, start: u64, len: u64) -> Result<Body> {
+    // Opened here so that a missing file is an error response, not a broken body.
+    let file = std::fs::File::open(&blob.path)
         .map_err(|e| OciError::from(crate::core::CoreError::Io(e)))?;
-    if start > 0 {
-        file.seek(std::io::SeekFrom::Start(start))
-            .await
-            .map_err(|e| OciError::from(crate::core::CoreError::Io(e)))?;
-    }
-    let stream = tokio_util::io::ReaderStream::with_capacity(file.take(len), READ_CHUNK);
-    Ok(Body::from_stream(stream))
+    Ok(Body::from_stream(crate::store::blobs::read_range(
+        file, start, len,
+    )))
 }
 
 /// Reads a body of at most `limit` bytes (a manifest); larger is SIZE_INVALID.

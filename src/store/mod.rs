@@ -117,14 +117,20 @@ impl Store {
             .unwrap_or_else(|_| Err(E::from(StoreError::WriterGone)))
     }
 
-    /// Runs `f` on a reader connection. Reads see every committed write.
+    /// Runs `f` on a reader connection, in one read transaction. Reads see every write committed
+    /// before it began.
     pub fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&Connection) -> Result<T, E>,
         E: From<StoreError>,
     {
         let conn = self.readers.take()?;
-        let result = f(&conn);
+        // One read transaction per closure: its queries see one snapshot, and SQLite takes its
+        // locks once instead of once per statement.
+        let result = match conn.unchecked_transaction() {
+            Ok(snapshot) => f(&snapshot),
+            Err(e) => Err(E::from(StoreError::from(e))),
+        };
         self.readers.give_back(conn);
         result
     }

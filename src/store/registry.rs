@@ -21,6 +21,14 @@ pub enum Kind {
     Scanning,
     /// An account setting's value as a JSON string, keyed by the setting's name.
     AccountSetting,
+    /// A [`PullThroughCacheRule`], keyed by its prefix without a trailing `/`.
+    PullThroughCacheRule,
+    /// A [`CreationTemplate`], keyed by its prefix without a trailing `/`.
+    CreationTemplate,
+    /// The [`SigningConfiguration`] (key '').
+    Signing,
+    /// A [`PullTimeExclusion`], keyed by the principal's ARN.
+    PullTimeExclusion,
 }
 
 impl Kind {
@@ -30,6 +38,10 @@ impl Kind {
             Kind::Replication => "replication",
             Kind::Scanning => "scanning",
             Kind::AccountSetting => "account_setting",
+            Kind::PullThroughCacheRule => "pull_through_cache_rule",
+            Kind::CreationTemplate => "creation_template",
+            Kind::Signing => "signing",
+            Kind::PullTimeExclusion => "pull_time_exclusion",
         }
     }
 }
@@ -65,6 +77,58 @@ pub struct ScanningRule {
     pub scan_frequency: String,
     /// WILDCARD filters (the only filter type) on repository names.
     pub repository_filters: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullThroughCacheRule {
+    /// As the client wrote it (`ROOT`, or a name prefix with or without a trailing `/`).
+    pub ecr_repository_prefix: String,
+    pub upstream_registry_url: String,
+    /// The upstream's kind (`docker-hub`, `ecr`, …), given or inferred from the URL.
+    pub upstream_registry: String,
+    pub credential_arn: Option<String>,
+    pub custom_role_arn: Option<String>,
+    pub upstream_repository_prefix: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreationTemplate {
+    /// As the client wrote it (`ROOT`, or a name prefix with or without a trailing `/`).
+    pub prefix: String,
+    pub description: Option<String>,
+    /// AES256, KMS or KMS_DSSE.
+    pub encryption_type: String,
+    pub kms_key: Option<String>,
+    pub resource_tags: Vec<(String, String)>,
+    pub tag_mutability: String,
+    pub exclusion_filters: Vec<String>,
+    pub repository_policy: Option<String>,
+    pub lifecycle_policy: Option<String>,
+    /// REPLICATION, PULL_THROUGH_CACHE and/or CREATE_ON_PUSH.
+    pub applied_for: Vec<String>,
+    pub custom_role_arn: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningConfiguration {
+    pub rules: Vec<SigningRule>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningRule {
+    pub signing_profile_arn: String,
+    /// WILDCARD_MATCH filters (the only filter type) on repository names; empty: every
+    /// repository.
+    pub repository_filters: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullTimeExclusion {
+    pub created_at: i64,
 }
 
 /// The stored document, if any.
@@ -110,6 +174,22 @@ pub fn put_document(
     Ok(())
 }
 
+/// Every document of a kind, `(key, document)` in key order.
+pub fn documents(
+    conn: &Connection,
+    ns: &Namespace,
+    kind: Kind,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT key, document FROM registry_settings \
+         WHERE account = ?1 AND region = ?2 AND kind = ?3 ORDER BY key",
+    )?;
+    let rows = stmt.query_map(params![ns.account, ns.region, kind.as_str()], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Removes a document; returns it, if there was one.
 pub fn delete_document(
     conn: &Connection,
@@ -134,12 +214,37 @@ pub fn get<T: DeserializeOwned>(
     key: &str,
 ) -> Result<Option<T>, StoreError> {
     document(conn, ns, kind, key)?
-        .map(|doc| {
-            serde_json::from_str(&doc).map_err(|e| {
-                StoreError::Corrupt(format!("registry setting {}: {e}", kind.as_str()))
-            })
-        })
+        .map(|doc| decode(kind, &doc))
         .transpose()
+}
+
+/// Every document of a JSON-encoded kind, decoded, `(key, value)` in key order.
+pub fn all<T: DeserializeOwned>(
+    conn: &Connection,
+    ns: &Namespace,
+    kind: Kind,
+) -> Result<Vec<(String, T)>, StoreError> {
+    documents(conn, ns, kind)?
+        .into_iter()
+        .map(|(key, doc)| Ok((key, decode(kind, &doc)?)))
+        .collect()
+}
+
+/// Removes a document of a JSON-encoded kind; returns it decoded, if there was one.
+pub fn remove<T: DeserializeOwned>(
+    conn: &Connection,
+    ns: &Namespace,
+    kind: Kind,
+    key: &str,
+) -> Result<Option<T>, StoreError> {
+    delete_document(conn, ns, kind, key)?
+        .map(|doc| decode(kind, &doc))
+        .transpose()
+}
+
+fn decode<T: DeserializeOwned>(kind: Kind, doc: &str) -> Result<T, StoreError> {
+    serde_json::from_str(doc)
+        .map_err(|e| StoreError::Corrupt(format!("registry setting {}: {e}", kind.as_str())))
 }
 
 /// Encodes and stores a document of a JSON-encoded kind.

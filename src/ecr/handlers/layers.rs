@@ -18,6 +18,7 @@ use bytes::Bytes;
 
 use super::{required, Api, Result};
 use crate::auth::token::{TokenError, Tokens};
+use crate::core::images::PushFront;
 use crate::core::layers::{LayerCheck, PART_SIZE};
 use crate::core::names::Digest;
 use crate::core::Namespace;
@@ -80,7 +81,12 @@ pub async fn initiate_layer_upload(
 ) -> Result<InitiateLayerUploadResponse> {
     let ns = ctx.namespace(input.registry_id.as_deref());
     let repo = required(input.repository_name, "repositoryName")?;
-    let upload_id = api.state.registry.start_upload(&ns, &repo).await?;
+    // The layer API never creates repositories: on ECR only registry-API pushes do.
+    let upload_id = api
+        .state
+        .registry
+        .start_upload(&ns, &repo, PushFront::Api)
+        .await?;
     Ok(InitiateLayerUploadResponse {
         upload_id: Some(upload_id),
         part_size: Some(PART_SIZE as i64),

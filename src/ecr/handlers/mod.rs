@@ -4,22 +4,26 @@
 //! for EcrError` at the bottom is the only place core errors become ECR exceptions.
 
 mod auth;
+mod exclusions;
 mod images;
 /// `pub(crate)`: the server routes download URLs to [`layers::download`].
 pub(crate) mod layers;
 mod lifecycle;
 mod policies;
+mod pull_through;
 mod registry;
 mod repositories;
 mod scanning;
+mod signing;
 mod storage_class;
+mod templates;
 
 use std::sync::Arc;
 
 use super::error::EcrError;
 use super::generated::*;
 use super::RequestContext;
-use crate::core::error::{LayerError, ScanError};
+use crate::core::error::{LayerError, ScanError, SettingError};
 use crate::core::names::{NameError, REPOSITORY_NAME_PATTERN};
 use crate::core::CoreError;
 use crate::lifecycle::runner::LifecycleError;
@@ -373,6 +377,134 @@ impl EcrApi for Api {
     ) -> Result<BatchGetRepositoryScanningConfigurationResponse> {
         scanning::batch_get_repository_scanning_configuration(self, ctx, input).await
     }
+
+    async fn create_pull_through_cache_rule(
+        &self,
+        ctx: &RequestContext,
+        input: CreatePullThroughCacheRuleRequest,
+    ) -> Result<CreatePullThroughCacheRuleResponse> {
+        pull_through::create_pull_through_cache_rule(self, ctx, input).await
+    }
+
+    async fn describe_pull_through_cache_rules(
+        &self,
+        ctx: &RequestContext,
+        input: DescribePullThroughCacheRulesRequest,
+    ) -> Result<DescribePullThroughCacheRulesResponse> {
+        pull_through::describe_pull_through_cache_rules(self, ctx, input).await
+    }
+
+    async fn update_pull_through_cache_rule(
+        &self,
+        ctx: &RequestContext,
+        input: UpdatePullThroughCacheRuleRequest,
+    ) -> Result<UpdatePullThroughCacheRuleResponse> {
+        pull_through::update_pull_through_cache_rule(self, ctx, input).await
+    }
+
+    async fn delete_pull_through_cache_rule(
+        &self,
+        ctx: &RequestContext,
+        input: DeletePullThroughCacheRuleRequest,
+    ) -> Result<DeletePullThroughCacheRuleResponse> {
+        pull_through::delete_pull_through_cache_rule(self, ctx, input).await
+    }
+
+    async fn validate_pull_through_cache_rule(
+        &self,
+        ctx: &RequestContext,
+        input: ValidatePullThroughCacheRuleRequest,
+    ) -> Result<ValidatePullThroughCacheRuleResponse> {
+        pull_through::validate_pull_through_cache_rule(self, ctx, input).await
+    }
+
+    async fn create_repository_creation_template(
+        &self,
+        ctx: &RequestContext,
+        input: CreateRepositoryCreationTemplateRequest,
+    ) -> Result<CreateRepositoryCreationTemplateResponse> {
+        templates::create_repository_creation_template(self, ctx, input).await
+    }
+
+    async fn describe_repository_creation_templates(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeRepositoryCreationTemplatesRequest,
+    ) -> Result<DescribeRepositoryCreationTemplatesResponse> {
+        templates::describe_repository_creation_templates(self, ctx, input).await
+    }
+
+    async fn update_repository_creation_template(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateRepositoryCreationTemplateRequest,
+    ) -> Result<UpdateRepositoryCreationTemplateResponse> {
+        templates::update_repository_creation_template(self, ctx, input).await
+    }
+
+    async fn delete_repository_creation_template(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteRepositoryCreationTemplateRequest,
+    ) -> Result<DeleteRepositoryCreationTemplateResponse> {
+        templates::delete_repository_creation_template(self, ctx, input).await
+    }
+
+    async fn put_signing_configuration(
+        &self,
+        ctx: &RequestContext,
+        input: PutSigningConfigurationRequest,
+    ) -> Result<PutSigningConfigurationResponse> {
+        signing::put_signing_configuration(self, ctx, input).await
+    }
+
+    async fn get_signing_configuration(
+        &self,
+        ctx: &RequestContext,
+        input: GetSigningConfigurationRequest,
+    ) -> Result<GetSigningConfigurationResponse> {
+        signing::get_signing_configuration(self, ctx, input).await
+    }
+
+    async fn delete_signing_configuration(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteSigningConfigurationRequest,
+    ) -> Result<DeleteSigningConfigurationResponse> {
+        signing::delete_signing_configuration(self, ctx, input).await
+    }
+
+    async fn describe_image_signing_status(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeImageSigningStatusRequest,
+    ) -> Result<DescribeImageSigningStatusResponse> {
+        signing::describe_image_signing_status(self, ctx, input).await
+    }
+
+    async fn register_pull_time_update_exclusion(
+        &self,
+        ctx: &RequestContext,
+        input: RegisterPullTimeUpdateExclusionRequest,
+    ) -> Result<RegisterPullTimeUpdateExclusionResponse> {
+        exclusions::register_pull_time_update_exclusion(self, ctx, input).await
+    }
+
+    async fn deregister_pull_time_update_exclusion(
+        &self,
+        ctx: &RequestContext,
+        input: DeregisterPullTimeUpdateExclusionRequest,
+    ) -> Result<DeregisterPullTimeUpdateExclusionResponse> {
+        exclusions::deregister_pull_time_update_exclusion(self, ctx, input).await
+    }
+
+    async fn list_pull_time_update_exclusions(
+        &self,
+        ctx: &RequestContext,
+        input: ListPullTimeUpdateExclusionsRequest,
+    ) -> Result<ListPullTimeUpdateExclusionsResponse> {
+        exclusions::list_pull_time_update_exclusions(self, ctx, input).await
+    }
 }
 
 impl From<CoreError> for EcrError {
@@ -496,6 +628,31 @@ impl From<CoreError> for EcrError {
                 ScanError::NotFound { .. } => EcrError::new(C::ScanNotFoundException, message),
                 ScanError::EnhancedScanning => EcrError::new(C::ValidationException, message),
             },
+            CoreError::Setting(setting) => {
+                let code = match setting {
+                    SettingError::PullThroughCacheRuleAlreadyExists { .. } => {
+                        C::PullThroughCacheRuleAlreadyExistsException
+                    }
+                    SettingError::PullThroughCacheRuleNotFound { .. } => {
+                        C::PullThroughCacheRuleNotFoundException
+                    }
+                    SettingError::UnsupportedUpstreamRegistry(_) => {
+                        C::UnsupportedUpstreamRegistryException
+                    }
+                    SettingError::SecretNotFound { .. } => C::SecretNotFoundException,
+                    SettingError::TemplateAlreadyExists { .. } => C::TemplateAlreadyExistsException,
+                    SettingError::TemplateNotFound { .. } => C::TemplateNotFoundException,
+                    SettingError::SigningConfigurationNotFound { .. } => {
+                        C::SigningConfigurationNotFoundException
+                    }
+                    SettingError::ExclusionAlreadyExists { .. } => {
+                        C::ExclusionAlreadyExistsException
+                    }
+                    SettingError::ExclusionNotFound { .. } => C::ExclusionNotFoundException,
+                    SettingError::LimitExceeded(_) => C::LimitExceededException,
+                };
+                EcrError::new(code, message)
+            }
             CoreError::Store(_) | CoreError::Io(_) => EcrError::server(message),
         }
     }

@@ -147,14 +147,16 @@ pub fn resource_tags(tags: Vec<Tag>) -> Result<Vec<(String, String)>> {
 }
 
 /// The core's mutability for the model's enum value (which the validator has checked).
-fn tag_mutability(m: &ImageTagMutability) -> Result<TagMutability> {
+pub(super) fn tag_mutability(m: &ImageTagMutability) -> Result<TagMutability> {
     TagMutability::parse(m.as_str()).ok_or_else(|| {
         EcrError::constraint("imageTagMutability", "Member must satisfy enum value set")
     })
 }
 
 /// The filters' wildcards (the validator has checked each is a WILDCARD filter).
-fn exclusion_filters(filters: Option<Vec<ImageTagMutabilityExclusionFilter>>) -> Vec<String> {
+pub(super) fn exclusion_filters(
+    filters: Option<Vec<ImageTagMutabilityExclusionFilter>>,
+) -> Vec<String> {
     filters
         .unwrap_or_default()
         .into_iter()
@@ -163,7 +165,9 @@ fn exclusion_filters(filters: Option<Vec<ImageTagMutabilityExclusionFilter>>) ->
 }
 
 /// Exclusion filters as the API shows them; absent when there are none.
-fn exclusion_filter_shapes(filters: Vec<String>) -> Option<Vec<ImageTagMutabilityExclusionFilter>> {
+pub(super) fn exclusion_filter_shapes(
+    filters: Vec<String>,
+) -> Option<Vec<ImageTagMutabilityExclusionFilter>> {
     (!filters.is_empty()).then(|| {
         filters
             .into_iter()
