@@ -175,6 +175,7 @@ mod tests {
 
     #[test]
     fn untagged_older_than_14_days() {
+        // "Filtering on image age" (older guide).
         let p = policy(&[rule(1, &older(r#""tagStatus":"untagged""#, 14), EXPIRE)]);
         let images = [
             img("old", &[], 15),
@@ -187,7 +188,25 @@ mod tests {
     }
 
     #[test]
+    fn prod_pattern_older_than_14_days() {
+        // "Filtering on image age" (current guide): tagPatternList ["prod*"].
+        let p = policy(&[rule(
+            1,
+            &older(r#""tagStatus":"tagged","tagPatternList":["prod*"]"#, 14),
+            EXPIRE,
+        )]);
+        let images = [
+            img("prod-old", &["prod-1"], 20),
+            img("prod-new", &["prod-2"], 3),
+            img("dev-old", &["dev-1"], 20),
+            img("none", &[], 20),
+        ];
+        assert_eq!(expired(&p, &images), ["prod-old"]);
+    }
+
+    #[test]
     fn keep_only_one_untagged_image() {
+        // "Filtering on image count".
         let p = policy(&[rule(1, &keep(r#""tagStatus":"untagged""#, 1), EXPIRE)]);
         let images = [
             img("a", &[], 3),
@@ -198,33 +217,17 @@ mod tests {
         assert_eq!(expired(&p, &images), ["a", "b"]);
     }
 
-    #[test]
-    fn multiple_rules_prod_then_beta() {
-        // Docs, "Filtering on multiple rules", example A.
-        let p = policy(&[
-            rule(
-                1,
-                &keep(r#""tagStatus":"tagged","tagPrefixList":["prod"]"#, 1),
-                EXPIRE,
-            ),
-            rule(
-                2,
-                &keep(r#""tagStatus":"tagged","tagPrefixList":["beta"]"#, 1),
-                EXPIRE,
-            ),
-        ]);
-        let images = [
+    fn beta_prod_repository() -> [ImageFacts; 3] {
+        [
             img("A", &["beta-1", "prod-1"], 10),
             img("B", &["beta-2", "prod-2"], 9),
             img("C", &["beta-3"], 8),
-        ];
-        // Rule 2 would mark B too, but B's tags matched rule 1, which shields it.
-        assert_eq!(expired(&p, &images), ["A"]);
+        ]
     }
 
     #[test]
-    fn multiple_rules_all_images_prod_tagged() {
-        // Docs, "Filtering on multiple rules", example B.
+    fn multiple_rules_example_a() {
+        // "Filtering on multiple rules", example A: prod (priority 1), then beta.
         let p = policy(&[
             rule(
                 1,
@@ -237,17 +240,53 @@ mod tests {
                 EXPIRE,
             ),
         ]);
-        let images = [
-            img("A", &["beta-1", "prod-1"], 10),
-            img("B", &["beta-2", "prod-2"], 9),
-            img("C", &["beta-3", "prod-3"], 8),
-        ];
-        assert_eq!(expired(&p, &images), ["A", "B"]);
+        // Rule 2 would mark B too, but B's tags matched rule 1, which shields it.
+        assert_eq!(expired(&p, &beta_prod_repository()), ["A"]);
     }
 
     #[test]
-    fn several_prefixes_in_one_rule_must_all_match() {
-        // Docs, "Filtering on multiple tags in a single rule".
+    fn multiple_rules_example_b() {
+        // Example B: the same repository with the priorities swapped.
+        let p = policy(&[
+            rule(
+                1,
+                &keep(r#""tagStatus":"tagged","tagPrefixList":["beta"]"#, 1),
+                EXPIRE,
+            ),
+            rule(
+                2,
+                &keep(r#""tagStatus":"tagged","tagPrefixList":["prod"]"#, 1),
+                EXPIRE,
+            ),
+        ]);
+        assert_eq!(expired(&p, &beta_prod_repository()), ["A", "B"]);
+    }
+
+    #[test]
+    fn multiple_tags_in_one_rule_example_a() {
+        // "Filtering on multiple tags in a single rule", example A: every prefix must match.
+        let p = policy(&[rule(
+            1,
+            &older(
+                r#""tagStatus":"tagged","tagPrefixList":["alpha","beta"]"#,
+                5,
+            ),
+            EXPIRE,
+        )]);
+        let images = [
+            img("A", &["alpha-1"], 12),
+            img("B", &["beta-1"], 11),
+            img("C", &["alpha-2", "beta-2"], 10),
+            img("D", &["alpha-3"], 4),
+            img("E", &["beta-3"], 3),
+            img("F", &["alpha-4", "beta-4"], 2),
+        ];
+        assert_eq!(expired(&p, &images), ["C"]);
+    }
+
+    #[test]
+    fn multiple_tags_in_one_rule_example_b() {
+        // Example B: tags are not exclusive.
         let p = policy(&[rule(
             1,
             &keep(
@@ -259,24 +298,27 @@ mod tests {
         let images = [
             img("A", &["alpha-1", "beta-1", "gamma-1"], 10),
             img("B", &["alpha-2", "beta-2"], 9),
-            img("C", &["alpha-3", "beta-3", "gamma-3"], 8),
-            img("D", &["alpha-4"], 20),
+            img("C", &["alpha-3", "beta-3", "gamma-2"], 8),
         ];
         assert_eq!(expired(&p, &images), ["A", "B"]);
-        let by_age = policy(&[rule(
-            1,
-            &older(
-                r#""tagStatus":"tagged","tagPrefixList":["alpha","beta"]"#,
-                5,
-            ),
-            EXPIRE,
-        )]);
-        assert_eq!(expired(&by_age, &images), ["A", "B", "C"]);
     }
 
     #[test]
-    fn any_rule_only_marks_images_no_earlier_rule_matched() {
-        // Docs, "Filtering on all images", example B.
+    fn all_images_example_a() {
+        // "Filtering on all images", example A: keep only the newest image.
+        let p = policy(&[rule(1, &keep(r#""tagStatus":"any""#, 1), EXPIRE)]);
+        let images = [
+            img("A", &["alpha-1"], 4),
+            img("B", &["beta-1"], 3),
+            img("C", &[], 2),
+            img("D", &["alpha-2"], 1),
+        ];
+        assert_eq!(expired(&p, &images), ["A", "B", "C"]);
+    }
+
+    #[test]
+    fn all_images_example_b() {
+        // Example B: all rule types in one policy.
         let p = policy(&[
             rule(
                 1,
@@ -286,15 +328,18 @@ mod tests {
             rule(2, &older(r#""tagStatus":"untagged""#, 1), EXPIRE),
             rule(3, &keep(r#""tagStatus":"any""#, 1), EXPIRE),
         ]);
+        // The guide pushes D and E "1 day ago", E after D: E is the newest by a minute here.
+        let mut e = img("E", &[], 1);
+        e.pushed_at += 60_000;
         let images = [
-            img("A", &["alpha-1"], 4),
-            img("B", &[], 4),
-            img("C", &["alpha-2"], 3),
-            img("D", &["git hash"], 2),
-            img("E", &[], 1),
+            img("A", &["alpha-1", "beta-1"], 4),
+            img("B", &[], 3),
+            img("C", &["alpha-2"], 2),
+            img("D", &["git hash"], 1),
+            e,
         ];
-        // Rule 1 expires A; rule 2 expires B (older than a day; E is exactly one day old);
-        // rule 3 keeps the newest (E) and may only mark D, the one no earlier rule matched.
+        // Rule 1 expires A; rule 2 expires B (E is not older than a day); rule 3 keeps the
+        // newest (E) and may only mark D, the one image no earlier rule matched.
         assert_eq!(expired(&p, &images), ["A", "B", "D"]);
     }
 
