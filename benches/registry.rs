@@ -10,9 +10,12 @@
 //! * `load --url URL --label L [--pid PID] --out FILE` — pushes, pulls, manifest GET/PUT, HEAD
 //!   blob against one registry; with `--pid`, the server's peak RSS over a 1 GiB push and its
 //!   CPU time per phase.
+//! * `api-load --url URL --label L [--pid PID] --out FILE` — the ECR JSON API workload (PutImage,
+//!   DescribeImages walks and single-image lookups, ListImages, BatchGetImage) against ecrd or
+//!   moto's server.
 //! * `startup --ecrd PATH --out FILE` — exec of `ecrd serve --ephemeral` → first `GET /v2/` 200.
-//! * `trivial-server --listen ADDR` — answers every GET with a fixed manifest: the ceiling of
-//!   this harness's manifest GET on this machine.
+//! * `trivial-server --listen ADDR` — answers every request with a fixed manifest: the ceiling
+//!   of this harness's manifest GET (and `api-load`'s single-image DescribeImages) on this machine.
 //! * `report --dir DIR` — combines the parts, evaluates the targets, prints Markdown.
 
 use std::collections::BTreeMap;
@@ -120,6 +123,57 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The ECR JSON API workload against one server (ecrd or moto): see BENCHMARKS.md.
+    ApiLoad {
+        /// e.g. http://127.0.0.1:5000 (loopback only).
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        label: String,
+        /// The server's pid: its CPU time per phase.
+        #[arg(long)]
+        pid: Option<u32>,
+        #[arg(long, default_value = "api-bench")]
+        repo: String,
+        /// Distinct images PutImage stores (tags img-0 … img-<n-1>).
+        #[arg(long, default_value_t = 2000)]
+        images: usize,
+        #[arg(long, default_value_t = 16)]
+        put_conns: usize,
+        /// DescribeImages walk: maxResults per page.
+        #[arg(long, default_value_t = 100)]
+        page: usize,
+        /// ListImages walk: maxResults per page.
+        #[arg(long, default_value_t = 1000)]
+        list_page: usize,
+        /// How many times each walk is timed.
+        #[arg(long, default_value_t = 5)]
+        walks: usize,
+        #[arg(long, default_value_t = 64)]
+        get_conns: usize,
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 1.0)]
+        warmup_seconds: f64,
+        /// Tags per BatchGetImage request.
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        #[arg(long, default_value_t = 500)]
+        batch_requests: usize,
+        /// Upper bound on the measured BatchGetImage requests' time: a slow server stops early
+        /// (the number of requests done is reported).
+        #[arg(long, default_value_t = 60.0)]
+        batch_max_seconds: f64,
+        /// Comma-separated subset of: put,walk,describe-one,list,batch-get,tokens. PutImage
+        /// runs unless --no-setup, whatever this says: the other phases read its images.
+        #[arg(long, default_value = "put,walk,describe-one,list,batch-get,tokens")]
+        phases: String,
+        /// Create nothing first (for `trivial-server`: `--phases describe-one --no-setup`).
+        #[arg(long)]
+        no_setup: bool,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Exec → first successful `GET /v2/`, for `ecrd serve --ephemeral --auth off`.
     Startup {
         #[arg(long)]
@@ -129,7 +183,7 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
-    /// A server answering every GET with one fixed manifest (the harness's own ceiling).
+    /// A server answering every request with one fixed manifest (the harness's own ceiling).
     TrivialServer {
         #[arg(long)]
         listen: SocketAddr,
@@ -199,6 +253,46 @@ fn main() {
                     scratch,
                 };
                 write_json(&out, &load(&url, &opts).await?)
+            }
+            Cmd::ApiLoad {
+                url,
+                label,
+                pid,
+                repo,
+                images,
+                put_conns,
+                page,
+                list_page,
+                walks,
+                get_conns,
+                seconds,
+                warmup_seconds,
+                batch,
+                batch_requests,
+                batch_max_seconds,
+                phases,
+                no_setup,
+                out,
+            } => {
+                let opts = ApiOpts {
+                    label,
+                    pid,
+                    repo,
+                    images,
+                    put_conns,
+                    page,
+                    list_page,
+                    walks,
+                    get_conns,
+                    measure: Duration::from_secs_f64(seconds),
+                    warmup: Duration::from_secs_f64(warmup_seconds),
+                    batch,
+                    batch_requests,
+                    batch_max: Duration::from_secs_f64(batch_max_seconds),
+                    phases: phases.split(',').map(|p| p.trim().to_owned()).collect(),
+                    no_setup,
+                };
+                write_json(&out, &api_load(&url, &opts).await?)
             }
             Cmd::Startup { ecrd, runs, out } => {
                 let result = tokio::task::spawn_blocking(move || startup(&ecrd, runs)).await??;
@@ -476,8 +570,19 @@ impl Client {
             request = request.header(*name, value);
         }
         let request = request.body(body)?;
-        let sender = self.connection().await?;
-        Ok(sender.send_request(request).await?)
+        let response = self.connection().await?.send_request(request).await?;
+        // A server that closes after each response (moto's werkzeug server answers
+        // `Connection: close`): open a fresh connection for the next request rather than race
+        // the close.
+        let closes = response
+            .headers()
+            .get(hyper::header::CONNECTION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        if closes {
+            self.sender = None;
+        }
+        Ok(response)
     }
 
     /// Sends, drains the body, and fails unless the status is `want`.
@@ -943,6 +1048,8 @@ enum LoopOp {
         config_len: usize,
         label: String,
     },
+    /// One ECR API call (`POST /`, awsJson1.1) with a fixed body; must answer 200, not empty.
+    Ecr { op: &'static str, body: Bytes },
 }
 
 impl LoopOp {
@@ -970,6 +1077,13 @@ impl LoopOp {
                     &format!("{label}-{worker}-{seq}"),
                 );
                 put_manifest(c, repo, &format!("p-{worker}-{seq}"), body).await
+            }
+            LoopOp::Ecr { op, body } => {
+                let answer = ecr_call(c, op, body.clone()).await?;
+                if answer.is_empty() {
+                    return Err(format!("{op}: empty answer").into());
+                }
+                Ok(())
             }
         }
     }
@@ -1042,6 +1156,628 @@ async fn closed_loop(
         return Err(format!("no request succeeded ({errors} errors)").into());
     }
     Ok((ops, lat, errors, elapsed))
+}
+
+// ---------------------------------------------------------------------------------------------
+// `api-load`: images over the ECR JSON API (awsJson1.1), against ecrd or moto's server
+// ---------------------------------------------------------------------------------------------
+
+const ECR_TARGET: &str = "AmazonEC2ContainerRegistry_V20150921.";
+const AMZ_JSON: &str = "application/x-amz-json-1.1";
+/// An `Authorization` header of the shape the AWS SDKs send. Neither server checks the
+/// signature (ecrd's ECR front reads only the credential scope; moto verifies nothing by
+/// default), but moto needs the scope's service (`ecr`) to route the call to its ECR backend.
+/// Both servers get the same headers.
+const SIGV4_SHAPE: &str = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ecr/aws4_request, \
+    SignedHeaders=content-type;host;x-amz-date;x-amz-target, \
+    Signature=0000000000000000000000000000000000000000000000000000000000000000";
+
+/// `POST /` with `X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.<op>`: the answer's body,
+/// or an error unless it is 200.
+async fn ecr_call(c: &mut Client, op: &str, body: Bytes) -> Result<Bytes> {
+    let headers = [
+        ("x-amz-target", format!("{ECR_TARGET}{op}")),
+        ("content-type", AMZ_JSON.to_owned()),
+        ("authorization", SIGV4_SHAPE.to_owned()),
+        ("x-amz-date", "20260101T000000Z".to_owned()),
+        ("content-length", body.len().to_string()),
+    ];
+    let response = c.send(Method::POST, "/", &headers, full(body)).await?;
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await?.to_bytes();
+    if parts.status != StatusCode::OK {
+        return Err(format!(
+            "{op}: {}: {}",
+            parts.status,
+            String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
+        )
+        .into());
+    }
+    Ok(bytes)
+}
+
+async fn ecr_json(c: &mut Client, op: &str, body: &Value) -> Result<Value> {
+    let answer = ecr_call(c, op, Bytes::from(body.to_string())).await?;
+    Ok(serde_json::from_slice(&answer)?)
+}
+
+fn image_tag(i: usize) -> String {
+    format!("img-{i}")
+}
+
+/// A PutImage request: a distinct OCI manifest (annotation `<label>/<tag>`) over the one config
+/// blob, under `tag`.
+fn put_image_body(
+    repo: &str,
+    config_digest: &str,
+    config_len: usize,
+    seq: &str,
+    tag: &str,
+) -> Bytes {
+    let manifest = manifest(config_digest, config_len, seq);
+    Bytes::from(
+        json!({
+            "repositoryName": repo,
+            "imageManifest": String::from_utf8_lossy(&manifest),
+            "imageManifestMediaType": OCI_MANIFEST,
+            "imageTag": tag,
+        })
+        .to_string(),
+    )
+}
+
+/// InitiateLayerUpload, UploadLayerPart (one part), CompleteLayerUpload.
+async fn layer_api_upload(c: &mut Client, repo: &str, data: &Bytes, digest: &str) -> Result<()> {
+    use base64::Engine as _;
+    let init = ecr_json(c, "InitiateLayerUpload", &json!({"repositoryName": repo})).await?;
+    let upload = init["uploadId"]
+        .as_str()
+        .ok_or("InitiateLayerUpload: no uploadId")?
+        .to_owned();
+    ecr_json(
+        c,
+        "UploadLayerPart",
+        &json!({
+            "repositoryName": repo,
+            "uploadId": upload,
+            "partFirstByte": 0,
+            "partLastByte": data.len() - 1,
+            "layerPartBlob": base64::engine::general_purpose::STANDARD.encode(data),
+        }),
+    )
+    .await?;
+    ecr_json(
+        c,
+        "CompleteLayerUpload",
+        &json!({"repositoryName": repo, "uploadId": upload, "layerDigests": [digest]}),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Puts the config blob every image refers to into the repository: through the ECR layer API,
+/// else through the registry API (`POST /v2/<repo>/blobs/uploads/?digest=`). Says how, or why
+/// neither worked (moto implements neither, and does not check that a manifest's blobs exist).
+async fn put_config_blob(c: &mut Client, repo: &str, data: &Bytes, digest: &str) -> String {
+    let api_error = match layer_api_upload(c, repo, data, digest).await {
+        Ok(()) => {
+            return "ECR layer API (InitiateLayerUpload, UploadLayerPart, CompleteLayerUpload)"
+                .into()
+        }
+        Err(e) => e.to_string(),
+    };
+    c.sender = None;
+    let path = format!("/v2/{repo}/blobs/uploads/?digest={digest}");
+    let oci = c
+        .expect(
+            StatusCode::CREATED,
+            Method::POST,
+            &path,
+            &octets(data.len() as u64),
+            full(data.clone()),
+        )
+        .await;
+    match oci {
+        Ok(_) => format!(
+            "registry API POST ?digest= (layer API refused: {})",
+            short_error(&api_error)
+        ),
+        Err(e) => {
+            c.sender = None;
+            format!(
+                "none: layer API refused ({}); registry API refused ({})",
+                short_error(&api_error),
+                short_error(&e.to_string())
+            )
+        }
+    }
+}
+
+/// "<op>: <status>" of an error from [`ecr_call`] or [`Client::expect`], without the body.
+fn short_error(s: &str) -> String {
+    let short: Vec<&str> = s.splitn(3, ": ").take(2).collect();
+    short.join(": ").chars().take(160).collect()
+}
+
+/// `conns` workers, each on its own connection, send `bodies[i]` as ECR `op` for every i once
+/// (indexes taken in order from a shared counter). A failed call is retried on a fresh
+/// connection, at most 3 times, and counted. Returns the sorted latencies (µs) of the successful
+/// calls, the errors, the first error, and the wall time.
+async fn each_once(
+    url: &str,
+    conns: usize,
+    op: &'static str,
+    bodies: Arc<Vec<Bytes>>,
+) -> Result<(Vec<u32>, u64, Option<String>, Duration)> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..conns {
+        let mut c = Client::new(url)?;
+        let (next, bodies) = (next.clone(), bodies.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut lat, mut errors, mut first_error) = (Vec::new(), 0u64, None::<String>);
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(body) = bodies.get(i) else { break };
+                let mut tries = 0;
+                loop {
+                    let t = Instant::now();
+                    match ecr_call(&mut c, op, body.clone()).await {
+                        Ok(_) => {
+                            lat.push(micros(t.elapsed()));
+                            break;
+                        }
+                        Err(e) => {
+                            errors += 1;
+                            first_error.get_or_insert(e.to_string());
+                            c.sender = None;
+                            tries += 1;
+                            if tries > 3 {
+                                return Err(format!("{op} #{i} failed {tries} times: {e}"));
+                            }
+                        }
+                    }
+                }
+            }
+            Ok((lat, errors, first_error))
+        }));
+    }
+    let (mut lat, mut errors, mut first) = (Vec::new(), 0, None);
+    for task in tasks {
+        let (l, e, f) = task.await??;
+        lat.extend(l);
+        errors += e;
+        first = first.or(f);
+    }
+    let elapsed = started.elapsed();
+    lat.sort_unstable();
+    Ok((lat, errors, first, elapsed))
+}
+
+/// A paged listing (DescribeImages, ListImages) followed by `nextToken` from its first page.
+struct Walk {
+    op: &'static str,
+    /// The member of the answer holding the page's items.
+    items: &'static str,
+    repo: String,
+    page: usize,
+    token: Option<String>,
+    done: bool,
+    requests: usize,
+}
+
+impl Walk {
+    fn new(op: &'static str, items: &'static str, repo: &str, page: usize) -> Walk {
+        Walk {
+            op,
+            items,
+            repo: repo.to_owned(),
+            page,
+            token: None,
+            done: false,
+            requests: 0,
+        }
+    }
+
+    /// The next page's items as (digest, tags); `None` after the last page.
+    async fn next(&mut self, c: &mut Client) -> Result<Option<Vec<(String, Vec<String>)>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut request = json!({"repositoryName": self.repo, "maxResults": self.page});
+        if let Some(token) = &self.token {
+            request["nextToken"] = json!(token);
+        }
+        let answer = ecr_json(c, self.op, &request).await?;
+        self.requests += 1;
+        let items = answer[self.items]
+            .as_array()
+            .ok_or_else(|| format!("{}: no {} in the answer", self.op, self.items))?
+            .iter()
+            .map(|item| {
+                let digest = item["imageDigest"].as_str().unwrap_or("").to_owned();
+                let tags = match (&item["imageTags"], &item["imageTag"]) {
+                    (Value::Array(tags), _) => tags
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect(),
+                    (_, Value::String(tag)) => vec![tag.clone()],
+                    _ => Vec::new(),
+                };
+                (digest, tags)
+            })
+            .collect();
+        self.token = answer["nextToken"].as_str().map(str::to_owned);
+        self.done = self.token.is_none();
+        Ok(Some(items))
+    }
+}
+
+/// What a walk saw against what was pushed (tags img-0 … img-<n-1>, one image each): every
+/// image exactly once means every tag exactly once and `n` items in all.
+fn check_walk(items: &[(String, Vec<String>)], n: usize) -> Value {
+    let mut tags: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+    let mut digests = std::collections::HashSet::new();
+    for (digest, item_tags) in items {
+        digests.insert(digest.as_str());
+        for tag in item_tags {
+            *tags.entry(tag.as_str()).or_default() += 1;
+        }
+    }
+    let originals: Vec<u32> = (0..n)
+        .map(|i| tags.get(image_tag(i).as_str()).copied().unwrap_or(0))
+        .collect();
+    let once = originals.iter().all(|&k| k == 1);
+    json!({
+        "items": items.len(),
+        "distinct_tags": tags.len(),
+        "distinct_digests": digests.len(),
+        "missing": originals.iter().filter(|&&k| k == 0).count(),
+        "repeated": originals.iter().filter(|&&k| k > 1).count(),
+        "every_image_once": once && items.len() == n,
+    })
+}
+
+/// `{runs_ms, best_ms, median_ms}` of durations (lower is better).
+fn time_summary(runs: &[Duration]) -> Value {
+    let mut ms: Vec<f64> = runs.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+    let runs_ms: Vec<f64> = ms.iter().map(|m| round(*m, 2)).collect();
+    ms.sort_by(f64::total_cmp);
+    json!({
+        "runs_ms": runs_ms,
+        "best_ms": ms.first().map(|m| round(*m, 2)),
+        "median_ms": ms.get(ms.len() / 2).map(|m| round(*m, 2)),
+    })
+}
+
+/// A paged walk timed `times` times; each walk's items checked against the `n` pushed images.
+async fn timed_walks(
+    c: &mut Client,
+    op: &'static str,
+    items: &'static str,
+    repo: &str,
+    page: usize,
+    n: usize,
+    times: usize,
+) -> Result<Value> {
+    // More pages than the images need means the server loops or ignores the token.
+    let max_requests = n / page.max(1) + 10;
+    let (mut runs, mut checks) = (Vec::new(), Vec::new());
+    let mut requests = 0;
+    for _ in 0..times {
+        let mut walk = Walk::new(op, items, repo, page);
+        let mut seen = Vec::with_capacity(n);
+        let t = Instant::now();
+        while let Some(page_items) = walk.next(c).await? {
+            seen.extend(page_items);
+            if walk.requests > max_requests {
+                return Err(format!("{op} walk: more than {max_requests} pages").into());
+            }
+        }
+        runs.push(t.elapsed());
+        requests = walk.requests;
+        checks.push(check_walk(&seen, n));
+    }
+    let all_once = checks.iter().all(|c| c["every_image_once"] == json!(true));
+    let mut v = time_summary(&runs);
+    v["page_size"] = json!(page);
+    v["requests_per_walk"] = json!(requests);
+    v["every_image_once_in_every_walk"] = json!(all_once);
+    v["check"] = checks.last().cloned().unwrap_or(Value::Null);
+    Ok(v)
+}
+
+struct ApiOpts {
+    label: String,
+    pid: Option<u32>,
+    repo: String,
+    images: usize,
+    put_conns: usize,
+    page: usize,
+    list_page: usize,
+    walks: usize,
+    get_conns: usize,
+    measure: Duration,
+    warmup: Duration,
+    batch: usize,
+    batch_requests: usize,
+    batch_max: Duration,
+    phases: Vec<String>,
+    no_setup: bool,
+}
+
+impl ApiOpts {
+    fn has(&self, phase: &str) -> bool {
+        self.phases.iter().any(|p| p == phase)
+    }
+}
+
+async fn api_load(url: &str, o: &ApiOpts) -> Result<Value> {
+    let mut c = Client::new(url)?;
+    let repo = o.repo.as_str();
+    let n = o.images;
+    let mut out = serde_json::Map::new();
+    out.insert("label".into(), json!(o.label));
+    out.insert("url".into(), json!(url));
+    let mut cpu = serde_json::Map::new();
+    let mut probes = serde_json::Map::new();
+    let log = |msg: String| eprintln!("  [{}] {msg}", o.label);
+    // The client's sha256 speed before a phase: well below the baselines' figure means something
+    // else was running on the machine.
+    let probe_data = random_bytes(64 * MIB, 0xa91);
+    let probe = || {
+        // SAFETY: sync(2) has no preconditions.
+        unsafe { libc::sync() };
+        let t = Instant::now();
+        std::hint::black_box(Sha256::digest(&probe_data));
+        round(mbps(probe_data.len() as u64, t.elapsed()), 0)
+    };
+
+    let config = Bytes::from(
+        json!({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}})
+            .to_string(),
+    );
+    let config_digest = format!("sha256:{}", hex::encode(Sha256::digest(&config)));
+
+    if !o.no_setup {
+        ecr_json(&mut c, "CreateRepository", &json!({"repositoryName": repo})).await?;
+        let how = put_config_blob(&mut c, repo, &config, &config_digest).await;
+        log(format!("config blob: {how}"));
+        out.insert("config_blob".into(), json!(how));
+
+        // 1. PutImage of n distinct images, put_conns at a time.
+        probes.insert("put".into(), json!(probe()));
+        let bodies: Vec<Bytes> = (0..n)
+            .map(|i| {
+                let tag = image_tag(i);
+                put_image_body(
+                    repo,
+                    &config_digest,
+                    config.len(),
+                    &format!("{}/{tag}", o.label),
+                    &tag,
+                )
+            })
+            .collect();
+        let meter = CpuMeter::start(o.pid);
+        let (lat, errors, first_error, elapsed) =
+            each_once(url, o.put_conns, "PutImage", Arc::new(bodies)).await?;
+        cpu.insert("put_image".into(), meter.stop());
+        if let Some(e) = first_error {
+            eprintln!("    PutImage error (of {errors}): {e}");
+        }
+        let v = json!({
+            "images": n,
+            "conns": o.put_conns,
+            "seconds": round(elapsed.as_secs_f64(), 3),
+            "errors": errors,
+            "ops_per_s": round(n as f64 / elapsed.as_secs_f64(), 0),
+            "p50_ms": percentile_ms(&lat, 0.5),
+            "p99_ms": percentile_ms(&lat, 0.99),
+            "max_ms": percentile_ms(&lat, 1.0),
+        });
+        log(format!(
+            "PutImage x{}: {n} images in {:.2} s, {} ops/s, p50 {} ms, p99 {} ms",
+            o.put_conns,
+            elapsed.as_secs_f64(),
+            v["ops_per_s"],
+            v["p50_ms"],
+            v["p99_ms"]
+        ));
+        out.insert("put_image".into(), v);
+    }
+
+    // 2. The DescribeImages walk, sequential, pages of `page`.
+    if o.has("walk") && !o.no_setup {
+        let meter = CpuMeter::start(o.pid);
+        let v = timed_walks(
+            &mut c,
+            "DescribeImages",
+            "imageDetails",
+            repo,
+            o.page,
+            n,
+            o.walks,
+        )
+        .await?;
+        cpu.insert("describe_walk".into(), meter.stop());
+        log(format!(
+            "DescribeImages walk (maxResults {}): best {} ms, median {} ms, {} requests, every image once: {}",
+            o.page, v["best_ms"], v["median_ms"], v["requests_per_walk"], v["every_image_once_in_every_walk"]
+        ));
+        out.insert("describe_walk".into(), v);
+    }
+
+    // 3. DescribeImages of one image by tag, get_conns connections, closed loop.
+    if o.has("describe-one") {
+        let body = Bytes::from(
+            json!({"repositoryName": repo, "imageIds": [{"imageTag": image_tag(n / 2)}]})
+                .to_string(),
+        );
+        if !o.no_setup {
+            let answer: Value =
+                serde_json::from_slice(&ecr_call(&mut c, "DescribeImages", body.clone()).await?)?;
+            let tags = &answer["imageDetails"][0]["imageTags"];
+            if answer["imageDetails"].as_array().map(Vec::len) != Some(1)
+                || tags
+                    .as_array()
+                    .is_none_or(|t| !t.contains(&json!(image_tag(n / 2))))
+            {
+                return Err(format!(
+                    "DescribeImages of {}: unexpected answer {answer}",
+                    image_tag(n / 2)
+                )
+                .into());
+            }
+        }
+        probes.insert("describe_one".into(), json!(probe()));
+        let meter = CpuMeter::start(o.pid);
+        let op = LoopOp::Ecr {
+            op: "DescribeImages",
+            body,
+        };
+        let (ops, lat, errors, elapsed) =
+            closed_loop(url, o.get_conns, o.warmup, o.measure, op).await?;
+        cpu.insert("describe_one".into(), meter.stop());
+        let v = rate_json(o.get_conns, ops, &lat, errors, elapsed);
+        log(format!(
+            "DescribeImages one tag x{}: {} ops/s, p50 {} ms, p99 {} ms",
+            o.get_conns, v["ops_per_s"], v["p50_ms"], v["p99_ms"]
+        ));
+        out.insert("describe_one".into(), v);
+    }
+
+    // 4. The ListImages walk.
+    if o.has("list") && !o.no_setup {
+        let meter = CpuMeter::start(o.pid);
+        let v = timed_walks(
+            &mut c,
+            "ListImages",
+            "imageIds",
+            repo,
+            o.list_page,
+            n,
+            o.walks,
+        )
+        .await?;
+        cpu.insert("list_walk".into(), meter.stop());
+        log(format!(
+            "ListImages walk (maxResults {}): best {} ms, median {} ms, {} requests, every image once: {}",
+            o.list_page, v["best_ms"], v["median_ms"], v["requests_per_walk"], v["every_image_once_in_every_walk"]
+        ));
+        out.insert("list_walk".into(), v);
+    }
+
+    // 5. BatchGetImage of `batch` tags spread over the images, sequential.
+    if o.has("batch-get") && !o.no_setup {
+        let stride = (n / o.batch.max(1)).max(1);
+        let ids: Vec<Value> = (0..o.batch.min(n))
+            .map(|i| json!({"imageTag": image_tag(i * stride)}))
+            .collect();
+        let body = Bytes::from(json!({"repositoryName": repo, "imageIds": ids}).to_string());
+        let check = |answer: &Bytes| -> bool {
+            serde_json::from_slice::<Value>(answer).is_ok_and(|v| {
+                v["images"].as_array().map(Vec::len) == Some(ids.len())
+                    && v["failures"].as_array().is_none_or(Vec::is_empty)
+            })
+        };
+        for _ in 0..20 {
+            ecr_call(&mut c, "BatchGetImage", body.clone()).await?;
+        }
+        let meter = CpuMeter::start(o.pid);
+        let (mut lat, mut bad) = (Vec::with_capacity(o.batch_requests), 0usize);
+        let started = Instant::now();
+        while lat.len() < o.batch_requests && started.elapsed() < o.batch_max {
+            let t = Instant::now();
+            let answer = ecr_call(&mut c, "BatchGetImage", body.clone()).await?;
+            lat.push(micros(t.elapsed()));
+            if !check(&answer) {
+                bad += 1;
+            }
+        }
+        cpu.insert("batch_get".into(), meter.stop());
+        lat.sort_unstable();
+        let v = json!({
+            "tags_per_request": ids.len(),
+            "requests": lat.len(),
+            "incomplete_answers": bad,
+            "p50_ms": percentile_ms(&lat, 0.5),
+            "p99_ms": percentile_ms(&lat, 0.99),
+            "max_ms": percentile_ms(&lat, 1.0),
+        });
+        log(format!(
+            "BatchGetImage of {} tags: {} requests, p50 {} ms, p99 {} ms, incomplete answers {bad}",
+            ids.len(),
+            lat.len(),
+            v["p50_ms"],
+            v["p99_ms"]
+        ));
+        out.insert("batch_get".into(), v);
+    }
+
+    // Not timed: a DescribeImages walk that pushes 2 more images after each page. Tokens must
+    // stay valid while images are added: every original image still seen exactly once.
+    if o.has("tokens") && !o.no_setup {
+        let mut walk = Walk::new("DescribeImages", "imageDetails", repo, o.page);
+        let (mut seen, mut added) = (Vec::new(), 0usize);
+        let max_requests = 2 * (n / o.page.max(1)) + 10;
+        let mut error = None;
+        loop {
+            match walk.next(&mut c).await {
+                Ok(Some(page_items)) => seen.extend(page_items),
+                Ok(None) => break,
+                Err(e) => {
+                    error = Some(e.to_string());
+                    break;
+                }
+            }
+            if walk.done || walk.requests > max_requests {
+                break;
+            }
+            for _ in 0..2 {
+                let tag = format!("late-{added}");
+                let body = put_image_body(
+                    repo,
+                    &config_digest,
+                    config.len(),
+                    &format!("{}/{tag}", o.label),
+                    &tag,
+                );
+                ecr_call(&mut c, "PutImage", body).await?;
+                added += 1;
+            }
+        }
+        let late_seen = seen
+            .iter()
+            .flat_map(|(_, tags)| tags)
+            .filter(|t| t.starts_with("late-"))
+            .count();
+        let originals: Vec<(String, Vec<String>)> = seen
+            .into_iter()
+            .filter(|(_, tags)| !tags.iter().any(|t| t.starts_with("late-")))
+            .collect();
+        let check = check_walk(&originals, n);
+        let v = json!({
+            "pages": walk.requests,
+            "images_added_during_walk": added,
+            "added_images_seen": late_seen,
+            "error": error,
+            "every_original_image_once": check["every_image_once"],
+            "check": check,
+        });
+        log(format!(
+            "token check: {} pages, {added} images added during the walk, originals each once: {}, added seen: {late_seen}",
+            walk.requests, v["every_original_image_once"]
+        ));
+        out.insert("tokens".into(), v);
+    }
+
+    out.insert("cpu".into(), Value::Object(cpu));
+    out.insert("sha256_probe_mbps".into(), Value::Object(probes));
+    Ok(Value::Object(out))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1389,12 +2125,7 @@ fn report(dir: &Path, out: &Path) -> Result<()> {
     let s = |k: &str| &servers[k];
     let (d, e, x) = (s("durable"), s("ephemeral"), s("distribution"));
 
-    let mut md = String::new();
-    let mut line = |l: String| {
-        md.push_str(&l);
-        md.push('\n');
-    };
-    line(format!(
+    let machine_line = format!(
         "Machine: {} × {}, {} RAM, {} ({}), kernel {}; {}",
         machine["nproc"].as_str().unwrap_or("?"),
         machine["cpu"].as_str().unwrap_or("?"),
@@ -1403,7 +2134,13 @@ fn report(dir: &Path, out: &Path) -> Result<()> {
         machine["disk_dir"].as_str().unwrap_or("?"),
         machine["kernel"].as_str().unwrap_or("?"),
         machine["date"].as_str().unwrap_or("?"),
-    ));
+    );
+    let mut md = String::new();
+    let mut line = |l: String| {
+        md.push_str(&l);
+        md.push('\n');
+    };
+    line(machine_line.clone());
     line(String::new());
     line("### Machine baselines (same run)".into());
     line(String::new());
@@ -1820,15 +2557,343 @@ fn report(dir: &Path, out: &Path) -> Result<()> {
         ));
     }
 
+    let (api_md, api) = api_report(dir, &machine);
+    // `bench/run --api-only` leaves the registry parts out: print only what was measured.
+    let have_registry = [d, e, x].iter().any(|v| !v.is_null());
+    let have_api = api["servers"]
+        .as_object()
+        .is_some_and(|p| p.values().any(|v| !v.is_null()));
+    let md = match (have_registry, have_api) {
+        (true, true) => format!("{md}\n{api_md}"),
+        (false, true) => format!("{machine_line}\n\n{api_md}"),
+        _ => md,
+    };
     let results = json!({
         "machine": machine,
         "baselines": base,
         "startup": start,
         "servers": servers,
         "targets": targets,
+        "api": api,
     });
     write_json(out, &results)?;
     print!("{md}");
     std::fs::write(dir.join("results.md"), &md)?;
     Ok(())
+}
+
+/// The "ECR API (vs moto)" section: Markdown, and the parts and targets for results.json.
+fn api_report(dir: &Path, machine: &Value) -> (String, Value) {
+    let parts: BTreeMap<&str, Value> = [
+        "api-ecrd-durable",
+        "api-ecrd-ephemeral",
+        "api-moto",
+        "api-trivial",
+    ]
+    .into_iter()
+    .map(|f| (f, read_part(dir, f)))
+    .collect();
+    let (d, e, m) = (
+        &parts["api-ecrd-durable"],
+        &parts["api-ecrd-ephemeral"],
+        &parts["api-moto"],
+    );
+    let mut md = String::new();
+    let mut line = |l: String| {
+        md.push_str(&l);
+        md.push('\n');
+    };
+    line("### ECR API (vs moto)".into());
+    line(String::new());
+    line(format!(
+        "Servers: ecrd durable (`--data-dir`, `--auth off`), ecrd `--ephemeral`, moto {} \
+         (`python3 -m moto.server`); one repository, {} images.",
+        machine["moto"].as_str().unwrap_or("?"),
+        fmt(num(d, "put_image.images").or(num(m, "put_image.images")), 0),
+    ));
+    line(String::new());
+    line("| figure | ecrd durable | ecrd ephemeral | moto |".into());
+    line("|---|---:|---:|---:|".into());
+    let row = |line: &mut dyn FnMut(String), name: &str, path: &str, digits: usize, unit: &str| {
+        let cells: Vec<String> = [d, e, m]
+            .iter()
+            .map(|v| fmt(num(v, path), digits))
+            .map(|c| if c == "—" { c } else { format!("{c}{unit}") })
+            .collect();
+        line(format!(
+            "| {name} | {} | {} | {} |",
+            cells[0], cells[1], cells[2]
+        ));
+    };
+    let yes_no = |line: &mut dyn FnMut(String), name: &str, path: &str| {
+        let cells: Vec<&str> = [d, e, m]
+            .iter()
+            .map(|v| {
+                match path
+                    .split('.')
+                    .try_fold(*v, |v, k| v.get(k))
+                    .and_then(Value::as_bool)
+                {
+                    Some(true) => "yes",
+                    Some(false) => "**no**",
+                    None => "—",
+                }
+            })
+            .collect();
+        line(format!(
+            "| {name} | {} | {} | {} |",
+            cells[0], cells[1], cells[2]
+        ));
+    };
+    row(
+        &mut line,
+        "PutImage, distinct images, 16 conns",
+        "put_image.ops_per_s",
+        0,
+        " ops/s",
+    );
+    row(&mut line, "PutImage p50", "put_image.p50_ms", 2, " ms");
+    row(&mut line, "PutImage p99", "put_image.p99_ms", 2, " ms");
+    row(
+        &mut line,
+        "PutImage, all images (wall)",
+        "put_image.seconds",
+        2,
+        " s",
+    );
+    row(
+        &mut line,
+        "PutImage errors (retried)",
+        "put_image.errors",
+        0,
+        "",
+    );
+    row(
+        &mut line,
+        "server CPU s, PutImage phase",
+        "cpu.put_image.server_cpu_s",
+        2,
+        "",
+    );
+    row(
+        &mut line,
+        "DescribeImages walk (maxResults 100), best of 5",
+        "describe_walk.best_ms",
+        1,
+        " ms",
+    );
+    row(
+        &mut line,
+        "DescribeImages walk, median of 5",
+        "describe_walk.median_ms",
+        1,
+        " ms",
+    );
+    row(
+        &mut line,
+        "DescribeImages walk, requests per walk",
+        "describe_walk.requests_per_walk",
+        0,
+        "",
+    );
+    yes_no(
+        &mut line,
+        "DescribeImages walk: every image seen exactly once (every walk)",
+        "describe_walk.every_image_once_in_every_walk",
+    );
+    row(
+        &mut line,
+        "DescribeImages walk: distinct digests seen",
+        "describe_walk.check.distinct_digests",
+        0,
+        "",
+    );
+    row(
+        &mut line,
+        "DescribeImages one image by tag, 64 conns",
+        "describe_one.ops_per_s",
+        0,
+        " ops/s",
+    );
+    row(
+        &mut line,
+        "DescribeImages one image p50",
+        "describe_one.p50_ms",
+        2,
+        " ms",
+    );
+    row(
+        &mut line,
+        "DescribeImages one image p99",
+        "describe_one.p99_ms",
+        2,
+        " ms",
+    );
+    row(
+        &mut line,
+        "DescribeImages one image errors",
+        "describe_one.errors",
+        0,
+        "",
+    );
+    row(
+        &mut line,
+        "server CPU s, DescribeImages-one phase",
+        "cpu.describe_one.server_cpu_s",
+        2,
+        "",
+    );
+    row(
+        &mut line,
+        "client CPU s, DescribeImages-one phase",
+        "cpu.describe_one.client_cpu_s",
+        2,
+        "",
+    );
+    row(
+        &mut line,
+        "ListImages walk (maxResults 1000), best of 5",
+        "list_walk.best_ms",
+        1,
+        " ms",
+    );
+    row(
+        &mut line,
+        "ListImages walk, median of 5",
+        "list_walk.median_ms",
+        1,
+        " ms",
+    );
+    row(
+        &mut line,
+        "ListImages walk, requests per walk",
+        "list_walk.requests_per_walk",
+        0,
+        "",
+    );
+    yes_no(
+        &mut line,
+        "ListImages walk: every image seen exactly once (every walk)",
+        "list_walk.every_image_once_in_every_walk",
+    );
+    row(
+        &mut line,
+        "BatchGetImage of 100 tags p50 (sequential)",
+        "batch_get.p50_ms",
+        2,
+        " ms",
+    );
+    row(
+        &mut line,
+        "BatchGetImage of 100 tags p99",
+        "batch_get.p99_ms",
+        2,
+        " ms",
+    );
+    row(
+        &mut line,
+        "BatchGetImage requests measured",
+        "batch_get.requests",
+        0,
+        "",
+    );
+    row(
+        &mut line,
+        "BatchGetImage answers without all 100 images",
+        "batch_get.incomplete_answers",
+        0,
+        "",
+    );
+    yes_no(
+        &mut line,
+        "walk while 2 images are pushed per page: every original image once",
+        "tokens.every_original_image_once",
+    );
+    row(&mut line, "… pages in that walk", "tokens.pages", 0, "");
+    row(
+        &mut line,
+        "client-side sha256 probe before PutImage (noise check)",
+        "sha256_probe_mbps.put",
+        0,
+        " MB/s",
+    );
+    row(
+        &mut line,
+        "client-side sha256 probe before DescribeImages-one (noise check)",
+        "sha256_probe_mbps.describe_one",
+        0,
+        " MB/s",
+    );
+    let trivial = num(&parts["api-trivial"], "describe_one.ops_per_s");
+    line(format!(
+        "| harness ceiling: the same DescribeImages request vs a trivial axum server, 64 conns | {} ops/s | | |",
+        fmt(trivial, 0)
+    ));
+    line(String::new());
+    line(format!(
+        "Config blob: ecrd durable: {}; moto: {}.",
+        d["config_blob"].as_str().unwrap_or("—"),
+        m["config_blob"].as_str().unwrap_or("—"),
+    ));
+    line(String::new());
+
+    let ratio = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a / b);
+    let times = |r: Option<f64>| r.map_or("—".into(), |r| format!("{r:.1}×"));
+    let mut targets = Vec::new();
+    let mut target = |name: String, value: String, goal: &str, met: Option<bool>| {
+        targets.push(json!({"target": name, "measured": value, "goal": goal, "met": met}));
+    };
+    for (label, v) in [("durable", d), ("ephemeral", e)] {
+        let r = ratio(num(v, "put_image.ops_per_s"), num(m, "put_image.ops_per_s"));
+        target(
+            format!("PutImage, 16 conns ≥ 10× moto's ops/s (ecrd {label})"),
+            times(r),
+            "≥ 10×",
+            r.map(|r| r >= 10.0),
+        );
+        let r = ratio(
+            num(v, "describe_one.ops_per_s"),
+            num(m, "describe_one.ops_per_s"),
+        );
+        target(
+            format!("DescribeImages of one image, 64 conns ≥ 50× moto's ops/s (ecrd {label})"),
+            times(r),
+            "≥ 50×",
+            r.map(|r| r >= 50.0),
+        );
+        let r = ratio(
+            num(v, "describe_walk.best_ms"),
+            num(m, "describe_walk.best_ms"),
+        );
+        target(
+            format!("DescribeImages walk of all images ≤ 0.15× moto's time (ecrd {label}, best vs best)"),
+            r.map_or("—".into(), |r| format!("{r:.3}×")),
+            "≤ 0.15×",
+            r.map(|r| r <= 0.15),
+        );
+        let p = num(v, "batch_get.p50_ms");
+        target(
+            format!("BatchGetImage of 100 tags p50 ≤ 1 ms (ecrd {label})"),
+            fmt(p, 2) + " ms",
+            "≤ 1 ms",
+            p.map(|p| p <= 1.0),
+        );
+    }
+    line("#### Targets (ECR API)".into());
+    line(String::new());
+    line("| target | measured | met? |".into());
+    line("|---|---:|---|".into());
+    for t in &targets {
+        let met = match t["met"].as_bool() {
+            Some(true) => "met",
+            Some(false) => "**not met**",
+            None => "not measured",
+        };
+        line(format!(
+            "| {} | {} | {met} |",
+            t["target"].as_str().unwrap_or(""),
+            t["measured"].as_str().unwrap_or("")
+        ));
+    }
+    (md, json!({"servers": parts, "targets": targets}))
 }
