@@ -219,10 +219,17 @@ impl Registry {
         after: Option<(i64, &str)>,
         limit: usize,
     ) -> CoreResult<Vec<ImageRow>> {
-        let repo = self.repository(ns, repo)?;
-        let mut rows = self
-            .store
-            .read(|c| manifest_sql::images_page(c, repo.id, status, image_status, after, limit))?;
+        let mut rows = self.store.read(|c| {
+            let repo = repo_sql::get(c, ns, repo)?.ok_or_else(|| not_found(ns, repo))?;
+            Ok::<_, CoreError>(manifest_sql::images_page(
+                c,
+                repo.id,
+                status,
+                image_status,
+                after,
+                limit,
+            )?)
+        })?;
         for row in &mut rows {
             self.merge_pending_pull(&mut row.manifest);
         }
@@ -239,10 +246,17 @@ impl Registry {
         after: Option<(i64, &str, &str)>,
         limit: usize,
     ) -> CoreResult<Vec<ImageIdRow>> {
-        let repo = self.repository(ns, repo)?;
-        Ok(self.store.read(|c| {
-            manifest_sql::image_ids_page(c, repo.id, status, image_status, after, limit)
-        })?)
+        self.store.read(|c| {
+            let repo = repo_sql::get(c, ns, repo)?.ok_or_else(|| not_found(ns, repo))?;
+            Ok(manifest_sql::image_ids_page(
+                c,
+                repo.id,
+                status,
+                image_status,
+                after,
+                limit,
+            )?)
+        })
     }
 
     /// Looks up ids; `count_pull` records a pull of each image found (BatchGetImage).
@@ -253,12 +267,32 @@ impl Registry {
         ids: &[ImageId],
         count_pull: bool,
     ) -> CoreResult<Batch<FoundImage>> {
-        let repo = self.repository(ns, repo)?;
+        self.find_images_with(ns, repo, ids, count_pull, false)
+            .map(|(batch, _)| batch)
+    }
+
+    /// [`Registry::find_images`], and with `with_bodies` the stored bytes of each image found
+    /// (in `done` order), all in one read transaction.
+    pub fn find_images_with(
+        &self,
+        ns: &Namespace,
+        repo: &str,
+        ids: &[ImageId],
+        count_pull: bool,
+        with_bodies: bool,
+    ) -> CoreResult<(Batch<FoundImage>, Vec<Vec<u8>>)> {
         let mut batch = Batch::default();
+        let mut bodies = Vec::new();
         self.store.read(|c| {
+            let repo = repo_sql::get(c, ns, repo)?.ok_or_else(|| not_found(ns, repo))?;
             for id in ids {
                 match resolve(c, repo.id, id)? {
-                    Ok(found) => batch.done.push(found),
+                    Ok(found) => {
+                        if with_bodies {
+                            bodies.push(manifest_sql::body(c, found.manifest.id)?);
+                        }
+                        batch.done.push(found)
+                    }
                     Err(code) => batch.failures.push(ImageFailure {
                         id: id.clone(),
                         code,
@@ -274,7 +308,7 @@ impl Registry {
             }
             self.merge_pending_pull(&mut found.manifest);
         }
-        Ok(batch)
+        Ok((batch, bodies))
     }
 
     /// The one image `id` names, or ImageNotFound (see [`resolve_one`]).

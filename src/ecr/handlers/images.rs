@@ -160,15 +160,20 @@ pub async fn batch_get_image(
         .iter()
         .map(image_id)
         .collect();
-    let batch = api.state.registry.find_images(&ns, &repo, &ids, true)?;
+    let (batch, bodies) = api
+        .state
+        .registry
+        .find_images_with(&ns, &repo, &ids, true, true)?;
     let mut images = Vec::with_capacity(batch.done.len());
-    for FoundImage {
-        manifest,
-        requested_tag,
-        ..
-    } in batch.done
+    for (
+        FoundImage {
+            manifest,
+            requested_tag,
+            ..
+        },
+        body,
+    ) in batch.done.into_iter().zip(bodies)
     {
-        let body = api.state.registry.manifest_body(manifest.id)?;
         images.push(Image {
             registry_id: Some(ns.account.clone()),
             repository_name: Some(repo.clone()),
