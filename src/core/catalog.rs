@@ -304,7 +304,8 @@ impl Registry {
         let now = self.clock.now_millis();
         for found in &mut batch.done {
             if count_pull {
-                self.pulls.record(found.manifest.id, now);
+                self.pulls
+                    .record(found.manifest.id, &found.manifest.digest, now);
             }
             self.merge_pending_pull(&mut found.manifest);
         }
@@ -346,7 +347,7 @@ impl Registry {
     }
 
     fn merge_pending_pull(&self, manifest: &mut ManifestRow) {
-        if let Some(at) = self.pulls.pending(manifest.id) {
+        if let Some(at) = self.pulls.pending(manifest.id, &manifest.digest) {
             manifest.last_pulled_at = Some(manifest.last_pulled_at.map_or(at, |t| t.max(at)));
         }
     }

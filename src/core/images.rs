@@ -109,7 +109,8 @@ impl Registry {
             Ok((row, body))
         })?;
         if count_pull {
-            self.pulls.record(row.id, self.clock.now_millis());
+            self.pulls
+                .record(row.id, &row.digest, self.clock.now_millis());
         }
         Ok(StoredManifest { row, body })
     }

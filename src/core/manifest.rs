@@ -70,9 +70,12 @@ impl ParsedManifest {
         digests
     }
 
-    /// Size ECR reports for an image: the sum of its layers.
+    /// Size ECR reports for an image: the sum of its layers (checked when parsed not to overflow).
     pub fn layers_size(&self) -> i64 {
-        self.layers.iter().map(|l| l.size).sum()
+        self.layers
+            .iter()
+            .map(|l| l.size)
+            .fold(0, i64::saturating_add)
     }
 }
 
@@ -168,6 +171,15 @@ fn parse_image(doc: &Map<String, Value>, media_type: String) -> CoreResult<Parse
         "config",
     )?;
     let layers = descriptors(doc.get("layers"), "layers")?;
+    if layers
+        .iter()
+        .try_fold(0i64, |sum, l| sum.checked_add(l.size))
+        .is_none()
+    {
+        return Err(invalid(
+            "the layers' sizes add up to more than a 64-bit size",
+        ));
+    }
     let own_artifact_type = artifact_type(doc)?;
     if media_type == DOCKER_MANIFEST
         && layers

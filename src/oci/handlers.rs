@@ -624,7 +624,7 @@ fn chunk_range(headers: &HeaderMap) -> Result<ChunkRange> {
     if end < start {
         return Err(bad());
     }
-    let len = end - start + 1;
+    let len = (end - start).checked_add(1).ok_or_else(bad)?;
     if declared_len.is_some_and(|d| d != len) {
         return Err(OciError::new(
             StatusCode::BAD_REQUEST,
@@ -661,8 +661,11 @@ fn parse_range(spec: &str, size: u64) -> Option<(u64, u64)> {
 
 fn open_range(blob: &BlobInfo, start: u64, len: u64) -> Result<Body> {
     // Opened here so that a missing file is an error response, not a broken body.
-    let file = std::fs::File::open(&blob.path)
-        .map_err(|e| OciError::from(crate::core::CoreError::Io(e)))?;
+    // A blob collected between the row check and this open is simply unknown now.
+    let file = std::fs::File::open(&blob.path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => OciError::from(crate::core::CoreError::BlobUnknown),
+        _ => OciError::from(crate::core::CoreError::Io(e)),
+    })?;
     Ok(Body::from_stream(crate::store::blobs::read_range(
         file, start, len,
     )))

@@ -284,13 +284,14 @@ pub fn referrers(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Records pull times (the latest wins).
-pub fn record_pulls(conn: &Connection, pulls: &[(i64, i64)]) -> Result<(), StoreError> {
+/// Records pull times (the latest wins) of manifests still holding the digest that was pulled.
+pub fn record_pulls(conn: &Connection, pulls: &[(i64, String, i64)]) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(
-        "UPDATE manifests SET last_pulled_at = max(coalesce(last_pulled_at, 0), ?2) WHERE id = ?1",
+        "UPDATE manifests SET last_pulled_at = max(coalesce(last_pulled_at, 0), ?3) \
+         WHERE id = ?1 AND digest = ?2",
     )?;
-    for (id, at) in pulls {
-        stmt.execute(params![id, at])?;
+    for (id, digest, at) in pulls {
+        stmt.execute(params![id, digest, at])?;
     }
     Ok(())
 }
