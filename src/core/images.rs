@@ -162,17 +162,23 @@ impl Registry {
 
     /// Manifests whose subject is `subject` in this repository (the referrers index), oldest
     /// first; with `artifact_types`, only those of one of these types.
+    /// `status`: only referrers in that state (`None`: any); the registry API lists only ACTIVE
+    /// ones, since archived images cannot be pulled.
     pub fn referrers(
         &self,
         ns: &Namespace,
         repo: &str,
         subject: &Digest,
         artifact_types: &[String],
+        status: Option<&str>,
     ) -> CoreResult<Vec<ReferrerRow>> {
         let repo = self.repository(ns, repo)?;
         let mut rows = self
             .store
             .read(|c| manifest_sql::referrers(c, repo.id, subject))?;
+        if let Some(status) = status {
+            rows.retain(|r| r.status == status);
+        }
         if !artifact_types.is_empty() {
             rows.retain(|r| {
                 r.artifact_type

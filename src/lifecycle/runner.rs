@@ -207,8 +207,9 @@ pub async fn start_preview(
     Ok(text)
 }
 
-/// The last preview. It is computed when started; the first read after that completes it, so
-/// clients polling for COMPLETE (the SDK waiter) see IN_PROGRESS, then COMPLETE.
+/// The last preview. It is computed when started (StartLifecyclePolicyPreview answers
+/// IN_PROGRESS, as ECR does); the first read marks it COMPLETE, and until then another Start is
+/// LifecyclePolicyPreviewInProgressException. That one write is why this read is async.
 pub async fn get_preview(registry: &Registry, ns: &Namespace, repo: &str) -> Result<Preview> {
     let row = registry.repository(ns, repo)?;
     let (text, status, results) = registry

@@ -456,13 +456,15 @@ impl Ctx<'_> {
             .filter(|t| !t.is_empty())
             .map(|t| t.replace(' ', "+"));
         let filter: Vec<String> = artifact_type.iter().cloned().collect();
-        let rows = self
-            .registry()
-            .referrers(&self.ns, name.as_str(), &subject, &filter)?;
+        let rows = self.registry().referrers(
+            &self.ns,
+            name.as_str(),
+            &subject,
+            &filter,
+            Some("ACTIVE"),
+        )?;
         let manifests: Vec<Value> = rows
             .into_iter()
-            // Archived referrers are not pullable, so the registry does not list them.
-            .filter(|r| r.status == "ACTIVE")
             .map(|r| {
                 let mut d = json!({"mediaType": r.media_type, "digest": r.digest, "size": r.size});
                 if let Some(t) = r.artifact_type {

@@ -360,10 +360,11 @@ pub async fn list_image_referrers(
     let subject = Digest::parse(&subject).map_err(CoreError::from)?;
     let filter = input.filter.unwrap_or_default();
     let types = filter.artifact_types.unwrap_or_default();
-    let mut rows = api.state.registry.referrers(&ns, &repo, &subject, &types)?;
-    if let Some(status) = status_filter(filter.artifact_status.as_ref().map(|s| s.as_str())) {
-        rows.retain(|r| r.status == status);
-    }
+    let status = status_filter(filter.artifact_status.as_ref().map(|s| s.as_str()));
+    let rows = api
+        .state
+        .registry
+        .referrers(&ns, &repo, &subject, &types, status)?;
     // ListImageReferrers pages 20 at a time by default, 50 at most.
     let limit = input.max_results.map_or(20, |n| n.max(1) as usize);
     let (page, next_token) = pagination::page_after(
