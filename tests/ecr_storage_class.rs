@@ -539,3 +539,40 @@ async fn pushing_an_archived_image_again_restores_it() {
         .unwrap_err();
     assert_eq!(err.code(), Some("ImageAlreadyExistsException"));
 }
+
+#[tokio::test]
+async fn batch_get_image_of_an_archived_image_fails_as_a_pull_does() {
+    let server = TestServer::start().await;
+    server.create_repository("cold").await;
+    let basic = server.basic().await;
+    push_image(&server, &basic, "cold", "v1", "cold").await;
+    update(&server, "cold", by_tag("v1"), TargetStorageClass::Archive)
+        .await
+        .unwrap();
+    let got = server
+        .ecr()
+        .batch_get_image()
+        .repository_name("cold")
+        .image_ids(by_tag("v1"))
+        .send()
+        .await
+        .unwrap();
+    assert!(got.images().is_empty());
+    assert_eq!(
+        got.failures()[0].failure_code(),
+        Some(&aws_sdk_ecr::types::ImageFailureCode::ImageInaccessible)
+    );
+    // DescribeImages by id still shows it (with its status); only pulls are refused.
+    let described = server
+        .ecr()
+        .describe_images()
+        .repository_name("cold")
+        .image_ids(by_tag("v1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        described.image_details()[0].image_status(),
+        Some(&ImageStatus::Archived)
+    );
+}

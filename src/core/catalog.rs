@@ -26,6 +26,8 @@ pub enum FailureCode {
     ImageNotFound,
     MissingDigestAndTag,
     ImageReferencedByManifestList,
+    /// Archived: it cannot be pulled until it is restored.
+    ImageInaccessible,
 }
 
 impl FailureCode {
@@ -37,6 +39,7 @@ impl FailureCode {
             FailureCode::ImageNotFound => "ImageNotFound",
             FailureCode::MissingDigestAndTag => "MissingDigestAndTag",
             FailureCode::ImageReferencedByManifestList => "ImageReferencedByManifestList",
+            FailureCode::ImageInaccessible => "ImageInaccessible",
         }
     }
 
@@ -56,6 +59,9 @@ impl FailureCode {
             FailureCode::MissingDigestAndTag => "Invalid request parameters: both tag and digest cannot be null",
             FailureCode::ImageReferencedByManifestList => {
                 "Requested image is referenced by a manifest list; delete the manifest list first"
+            }
+            FailureCode::ImageInaccessible => {
+                "The image is archived; restore it with UpdateImageStorageClass to pull it"
             }
         }
     }
@@ -287,6 +293,13 @@ impl Registry {
             let repo = repo_sql::get(c, ns, repo)?.ok_or_else(|| not_found(ns, repo))?;
             for id in ids {
                 match resolve(c, repo.id, id)? {
+                    // A pull (BatchGetImage) of an archived image fails as the registry's does.
+                    Ok(found) if count_pull && found.manifest.status != "ACTIVE" => {
+                        batch.failures.push(ImageFailure {
+                            id: id.clone(),
+                            code: FailureCode::ImageInaccessible,
+                        })
+                    }
                     Ok(found) => {
                         if with_bodies {
                             bodies.push(manifest_sql::body(c, found.manifest.id)?);
