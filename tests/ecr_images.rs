@@ -789,3 +789,63 @@ async fn referrers_are_listed_from_the_same_index_on_both_fronts() {
         .unwrap();
     assert_eq!(index["manifests"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn a_referrers_page_token_survives_the_deletion_of_its_last_item() {
+    let server = TestServer::start().await;
+    server.create_repository("sigs").await;
+    let basic = server.basic().await;
+    let subject = push_image(&server, &basic, "sigs", "v1", "subject").await;
+    let empty = push_blob(&server, &basic, "sigs", b"{}").await;
+    let mut referrers = Vec::new();
+    for n in 0..3 {
+        let manifest = serde_json::json!({
+            "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": "application/vnd.example",
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+            "layers": [], "subject": {"mediaType": OCI_MANIFEST, "digest": subject, "size": 1},
+            "annotations": {"n": n.to_string()}
+        })
+        .to_string();
+        let digest = ecrd::core::names::Digest::of(manifest.as_bytes()).to_string();
+        put_manifest(
+            &server,
+            &basic,
+            "sigs",
+            &digest,
+            OCI_MANIFEST,
+            manifest.as_bytes(),
+        )
+        .await;
+        referrers.push(digest);
+    }
+    let ecr = server.ecr();
+    let subject_id = SubjectIdentifier::builder()
+        .image_digest(&subject)
+        .build()
+        .unwrap();
+    let first = ecr
+        .list_image_referrers()
+        .repository_name("sigs")
+        .subject_id(subject_id.clone())
+        .max_results(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.referrers()[0].digest(), referrers[0]);
+    ecr.batch_delete_image()
+        .repository_name("sigs")
+        .image_ids(by_digest(&referrers[0]))
+        .send()
+        .await
+        .unwrap();
+    let rest = ecr
+        .list_image_referrers()
+        .repository_name("sigs")
+        .subject_id(subject_id)
+        .next_token(first.next_token().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let digests: Vec<&str> = rest.referrers().iter().map(|r| r.digest()).collect();
+    assert_eq!(digests, [referrers[1].as_str(), referrers[2].as_str()]);
+}

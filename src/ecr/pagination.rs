@@ -38,12 +38,13 @@ pub fn page_size(max_results: Option<i32>) -> usize {
     max_results.map_or(100, |n| n.max(1) as usize)
 }
 
-/// One page of an in-memory list ordered by a unique key: the items after the token's key, at
-/// most `limit`, and the token for the next page (none on the last).
+/// One page of an in-memory list sorted by a unique key: the items after the token's key, at
+/// most `limit`, and the token for the next page (none on the last). An item deleted since the
+/// token was made does not end the walk: the page starts at the first key after it.
 pub fn page_after<T: Clone>(
     op: &str,
     items: &[T],
-    key: impl Fn(&T) -> &str,
+    key: impl Fn(&T) -> String,
     token: Option<&str>,
     limit: usize,
 ) -> Result<(Vec<T>, Option<String>), EcrError> {
@@ -53,13 +54,13 @@ pub fn page_after<T: Clone>(
             items
                 .iter()
                 .position(|i| key(i) == after)
-                .map_or(items.len(), |p| p + 1)
+                .map_or_else(|| items.partition_point(|i| key(i) <= after), |p| p + 1)
         }
         None => 0,
     };
     let page: Vec<T> = items.iter().skip(start).take(limit).cloned().collect();
     let next = (start + page.len() < items.len())
-        .then(|| page.last().map(|i| encode(op, key(i))))
+        .then(|| page.last().map(|i| encode(op, &key(i))))
         .flatten();
     Ok((page, next))
 }

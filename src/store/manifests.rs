@@ -253,6 +253,7 @@ pub fn delete(conn: &Connection, manifest_id: i64) -> Result<Vec<String>, StoreE
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReferrerRow {
     pub digest: String,
+    pub pushed_at: i64,
     /// ACTIVE, ARCHIVED or ACTIVATING.
     pub status: String,
     pub media_type: String,
@@ -268,7 +269,7 @@ pub fn referrers(
     subject: &Digest,
 ) -> Result<Vec<ReferrerRow>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT digest, media_type, size, artifact_type, annotations, status FROM manifests \
+        "SELECT digest, media_type, size, artifact_type, annotations, status, pushed_at FROM manifests \
          WHERE repository_id = ?1 AND subject_digest = ?2 ORDER BY pushed_at, digest",
     )?;
     let rows = stmt.query_map(params![repository_id, subject.as_str()], |r| {
@@ -279,6 +280,7 @@ pub fn referrers(
             artifact_type: r.get(3)?,
             annotations: r.get(4)?,
             status: r.get(5)?,
+            pushed_at: r.get(6)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -55,7 +55,7 @@ pub async fn list_pull_time_update_exclusions(
     let (page, next_token) = pagination::page_after(
         OP,
         &principals,
-        String::as_str,
+        String::clone,
         input.next_token.as_deref(),
         limit,
     )?;

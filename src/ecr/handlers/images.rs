@@ -370,7 +370,8 @@ pub async fn list_image_referrers(
     let (page, next_token) = pagination::page_after(
         OP,
         &rows,
-        |r| r.digest.as_str(),
+        // The order the rows come in: push time, then digest (zero-padded to sort as text).
+        |r| format!("{:020}|{}", r.pushed_at, r.digest),
         input.next_token.as_deref(),
         limit,
     )?;

@@ -151,7 +151,7 @@ pub async fn get_lifecycle_policy_preview(
     let (page, next_token) = pagination::page_after(
         OP,
         &items,
-        |i| i.digest.as_str(),
+        |i| i.digest.clone(),
         input.next_token.as_deref(),
         limit,
     )?;

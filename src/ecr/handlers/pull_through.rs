@@ -68,7 +68,7 @@ pub async fn describe_pull_through_cache_rules(
     let (page, next_token) = pagination::page_after(
         OP,
         &rules,
-        |r| r.ecr_repository_prefix.as_str(),
+        |r| r.ecr_repository_prefix.clone(),
         input.next_token.as_deref(),
         pagination::page_size(input.max_results),
     )?;

@@ -121,7 +121,7 @@ pub async fn describe_repository_creation_templates(
     let (page, next_token) = pagination::page_after(
         OP,
         &templates,
-        |t| t.prefix.as_str(),
+        |t| t.prefix.clone(),
         input.next_token.as_deref(),
         pagination::page_size(input.max_results),
     )?;
