@@ -131,10 +131,11 @@ impl Registry {
             }
             // With the lock held no install is between its rename and its commit: a file
             // without a row now is an orphan.
+            let known = store.read(blob_index::all_digests)?;
             let mut orphans = 0;
             let mut bytes = 0;
             for (digest, size) in files.list_blobs()? {
-                if !store.read(|c| blob_index::blob_exists(c, &digest))? {
+                if !known.contains(digest.as_str()) {
                     if !dry_run {
                         files.remove_blob(&digest)?;
                     }

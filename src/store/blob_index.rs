@@ -220,10 +220,11 @@ pub fn delete_collectable(
 }
 
 /// Whether a blob row exists (a file without one is an orphan).
-pub fn blob_exists(conn: &Connection, digest: &Digest) -> Result<bool, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM blobs WHERE digest = ?1")?
-        .exists([digest.as_str()])?)
+/// Every blob digest with a row, read in one statement (GC compares it with the files).
+pub fn all_digests(conn: &Connection) -> Result<std::collections::HashSet<String>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT digest FROM blobs")?;
+    let digests = stmt.query_map([], |r| r.get(0))?;
+    Ok(digests.collect::<Result<_, _>>()?)
 }
 
 /// Ids of the upload sessions created before `before` (ms).
