@@ -9,7 +9,7 @@ use aws_sdk_ecr::types::{
     ArtifactStatusFilter, DescribeImagesFilter, ImageIdentifier, ImageStatus, ImageStatusFilter,
     ListImageReferrersFilter, SubjectIdentifier, TargetStorageClass,
 };
-use common::{push_blob, push_image, put_manifest, TestServer};
+use common::{push_image, push_referrer, put_manifest, TestServer};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -108,31 +108,6 @@ async fn push_index(
     let response = put_manifest(server, basic, repo, tag, OCI_INDEX, body.as_bytes()).await;
     assert_eq!(response.status(), 201);
     ecrd::core::names::Digest::of(body.as_bytes()).to_string()
-}
-
-/// Pushes a signature-like referrer of `subject`; returns its digest.
-async fn push_referrer(
-    server: &TestServer,
-    basic: &str,
-    repo: &str,
-    subject: &str,
-    n: u32,
-) -> String {
-    let empty = push_blob(server, basic, repo, b"{}").await;
-    let payload = format!("signature {n} of {subject}");
-    let layer = push_blob(server, basic, repo, payload.as_bytes()).await;
-    let body = serde_json::json!({
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
-        "artifactType": "application/vnd.cncf.notary.signature",
-        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
-        "layers": [{"mediaType": "application/octet-stream", "digest": layer, "size": payload.len()}],
-        "subject": {"mediaType": OCI_MANIFEST, "digest": subject, "size": 1}
-    })
-    .to_string();
-    let digest = ecrd::core::names::Digest::of(body.as_bytes()).to_string();
-    let response = put_manifest(server, basic, repo, &digest, OCI_MANIFEST, body.as_bytes()).await;
-    assert_eq!(response.status(), 201);
-    digest
 }
 
 #[tokio::test]
@@ -407,9 +382,23 @@ async fn referrers_follow_their_subject() {
     server.create_repository("sig").await;
     let basic = server.basic().await;
     let subject = push_image(&server, &basic, "sig", "v1", "subject").await;
-    let signature = push_referrer(&server, &basic, "sig", &subject, 1).await;
+    let signature = push_referrer(
+        &server,
+        &basic,
+        "sig",
+        &subject,
+        "application/vnd.cncf.notary.signature",
+    )
+    .await;
     // A signature of the signature follows too.
-    let countersignature = push_referrer(&server, &basic, "sig", &signature, 2).await;
+    let countersignature = push_referrer(
+        &server,
+        &basic,
+        "sig",
+        &signature,
+        "application/vnd.cncf.notary.signature",
+    )
+    .await;
 
     update(&server, "sig", by_tag("v1"), TargetStorageClass::Archive)
         .await

@@ -5,7 +5,7 @@ mod common;
 use aws_sdk_ecr::client::Waiters;
 use aws_sdk_ecr::error::ProvideErrorMetadata;
 use aws_sdk_ecr::types::{ImageActionType, ImageIdentifier, LifecyclePolicyPreviewStatus};
-use common::{push_blob, push_image, put_manifest, TestServer};
+use common::{push_image, push_referrer, put_manifest, TestServer};
 use rand::{Rng, SeedableRng};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -314,41 +314,6 @@ async fn the_readme_time_control_example() {
         2
     );
     assert!(digests(&server, "ci").await.is_empty());
-}
-
-/// Pushes an OCI 1.1 artifact referring to `subject`; returns its digest.
-async fn push_referrer(
-    server: &TestServer,
-    basic: &str,
-    repo: &str,
-    subject: &str,
-    kind: &str,
-) -> String {
-    let empty = push_blob(server, basic, repo, b"{}").await;
-    let payload = format!("{kind} of {subject}");
-    let layer = push_blob(server, basic, repo, payload.as_bytes()).await;
-    let manifest = serde_json::json!({
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": kind,
-        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
-        "layers": [{"mediaType": kind, "digest": layer, "size": payload.len()}],
-        "subject": {"mediaType": OCI_MANIFEST, "digest": subject, "size": 1}
-    })
-    .to_string();
-    let digest = ecrd::core::names::Digest::of(manifest.as_bytes()).to_string();
-    assert_eq!(
-        put_manifest(
-            server,
-            basic,
-            repo,
-            &digest,
-            OCI_MANIFEST,
-            manifest.as_bytes()
-        )
-        .await
-        .status(),
-        201
-    );
-    digest
 }
 
 #[tokio::test]

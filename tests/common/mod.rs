@@ -234,3 +234,38 @@ pub async fn push_image(
     assert_eq!(response.status(), 201, "manifest push");
     ecrd::core::names::Digest::of(body.as_bytes()).to_string()
 }
+
+/// Pushes an OCI 1.1 artifact referring to `subject`; returns its digest.
+pub async fn push_referrer(
+    server: &TestServer,
+    basic: &str,
+    repo: &str,
+    subject: &str,
+    kind: &str,
+) -> String {
+    let empty = push_blob(server, basic, repo, b"{}").await;
+    let payload = format!("{kind} of {subject}");
+    let layer = push_blob(server, basic, repo, payload.as_bytes()).await;
+    let manifest = serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "artifactType": kind,
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+        "layers": [{"mediaType": kind, "digest": layer, "size": payload.len()}],
+        "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": subject, "size": 1}
+    })
+    .to_string();
+    let digest = ecrd::core::names::Digest::of(manifest.as_bytes()).to_string();
+    assert_eq!(
+        put_manifest(
+            server,
+            basic,
+            repo,
+            &digest,
+            "application/vnd.oci.image.manifest.v1+json",
+            manifest.as_bytes()
+        )
+        .await
+        .status(),
+        201
+    );
+    digest
+}
