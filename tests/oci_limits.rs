@@ -67,3 +67,27 @@ async fn layer_sizes_that_overflow_are_an_invalid_manifest() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["errors"][0]["code"], "MANIFEST_INVALID");
 }
+
+#[tokio::test]
+async fn a_descriptor_size_that_is_not_the_blobs_is_an_invalid_manifest() {
+    let server = TestServer::start().await;
+    server.create_repository("edge").await;
+    let basic = server.basic().await;
+    let config = push_blob(&server, &basic, "edge", b"{}").await;
+    let layer = push_blob(&server, &basic, "edge", b"five!").await;
+    let manifest = |layer_size: u64| {
+        serde_json::json!({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": 2},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": layer_size}]
+        })
+        .to_string()
+    };
+    let media = "application/vnd.oci.image.manifest.v1+json";
+    let lying = put_manifest(&server, &basic, "edge", "v1", media, manifest(1).as_bytes()).await;
+    assert_eq!(lying.status(), 400);
+    let body: serde_json::Value = lying.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "MANIFEST_INVALID");
+    let honest = put_manifest(&server, &basic, "edge", "v1", media, manifest(5).as_bytes()).await;
+    assert_eq!(honest.status(), 201);
+}

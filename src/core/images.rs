@@ -202,9 +202,29 @@ fn store_manifest(
 ) -> CoreResult<PushedManifest> {
     let repo_id = repo.row.id;
     let required = parsed.required_blobs();
-    let missing = blob_index::missing(c, repo_id, &required)?;
+    let sizes = blob_index::linked_sizes(c, repo_id, &required)?;
+    let missing: Vec<Digest> = required
+        .iter()
+        .filter(|d| !sizes.contains_key(*d))
+        .cloned()
+        .collect();
     if !missing.is_empty() {
         return Err(CoreError::ManifestBlobUnknown { digests: missing });
+    }
+    // A descriptor's size is what clients read before fetching; it must be the blob's.
+    for descriptor in parsed
+        .config
+        .iter()
+        .chain(parsed.layers.iter())
+        .filter(|d| !d.foreign)
+    {
+        let stored = sizes.get(&descriptor.digest).copied().unwrap_or_default();
+        if u64::try_from(descriptor.size).ok() != Some(stored) {
+            return Err(CoreError::ManifestInvalid(format!(
+                "manifest invalid: descriptor size {} of {} is not the blob's size {stored}",
+                descriptor.size, descriptor.digest
+            )));
+        }
     }
 
     let child_digests: Vec<Digest> = parsed.children.iter().map(|d| d.digest.clone()).collect();

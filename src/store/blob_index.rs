@@ -61,22 +61,26 @@ pub fn unlink(conn: &Connection, repository_id: i64, digest: &Digest) -> Result<
     Ok(n > 0)
 }
 
-/// Which of `digests` are not linked into the repository, in the order given.
-pub fn missing(
+/// Sizes of those of `digests` that are linked into the repository (absent ones are left out).
+pub fn linked_sizes(
     conn: &Connection,
     repository_id: i64,
     digests: &[Digest],
-) -> Result<Vec<Digest>, StoreError> {
+) -> Result<std::collections::HashMap<Digest, u64>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT 1 FROM repository_blobs WHERE repository_id = ?1 AND digest = ?2",
+        "SELECT b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest \
+         WHERE rb.repository_id = ?1 AND rb.digest = ?2",
     )?;
-    let mut absent = Vec::new();
+    let mut sizes = std::collections::HashMap::new();
     for digest in digests {
-        if !stmt.exists(params![repository_id, digest.as_str()])? {
-            absent.push(digest.clone());
+        let size: Option<i64> = stmt
+            .query_row(params![repository_id, digest.as_str()], |r| r.get(0))
+            .optional()?;
+        if let Some(size) = size {
+            sizes.insert(digest.clone(), size as u64);
         }
     }
-    Ok(absent)
+    Ok(sizes)
 }
 
 /// Whether any manifest still needs the blob (in any repository).
