@@ -8,7 +8,7 @@ use aws_sdk_ecr::error::ProvideErrorMetadata;
 use aws_sdk_ecr::operation::upload_layer_part::UploadLayerPartError;
 use aws_sdk_ecr::primitives::Blob;
 use aws_sdk_ecr::types::{LayerAvailability, LayerFailureCode};
-use common::TestServer;
+use common::{call, TestServer};
 use ecrd::core::names::Digest;
 use serde_json::{json, Value};
 
@@ -73,24 +73,6 @@ async fn upload_layer(server: &TestServer, repo: &str, data: &[u8], part_size: u
     let digest = Digest::of(data).to_string();
     assert_eq!(complete(server, repo, &id, &digest).await, digest);
     digest
-}
-
-/// Calls an ECR operation with a raw JSON body: `(status, body)`.
-async fn call(server: &TestServer, op: &str, body: Value) -> (u16, Value) {
-    let response = server
-        .http()
-        .post(&server.url)
-        .header(
-            "x-amz-target",
-            format!("AmazonEC2ContainerRegistry_V20150921.{op}"),
-        )
-        .header("content-type", "application/x-amz-json-1.1")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
 }
 
 async fn availability(server: &TestServer, repo: &str, digest: &str) -> Option<LayerAvailability> {

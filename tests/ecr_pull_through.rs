@@ -5,7 +5,7 @@ mod common;
 
 use aws_sdk_ecr::error::ProvideErrorMetadata;
 use aws_sdk_ecr::types::{PullThroughCacheRule, UpstreamRegistry};
-use common::TestServer;
+use common::{call, TestServer};
 use serde_json::{json, Value};
 
 /// A time ecrd's clock is set to (2027-01-15T08:00:00Z).
@@ -29,24 +29,6 @@ const OTHER_REGION_SECRET: &str =
 const ROLE: &str = "arn:aws:iam::000000000000:role/ecr-pull-through";
 const OTHER_ECR: &str = "111111111111.dkr.ecr.us-west-2.amazonaws.com";
 const OWN_ECR: &str = "000000000000.dkr.ecr.us-west-2.amazonaws.com";
-
-/// Calls an ECR operation with a raw JSON body as the default caller: `(status, body)`.
-async fn call(server: &TestServer, op: &str, body: Value) -> (u16, Value) {
-    let response = server
-        .http()
-        .post(&server.url)
-        .header(
-            "x-amz-target",
-            format!("AmazonEC2ContainerRegistry_V20150921.{op}"),
-        )
-        .header("content-type", "application/x-amz-json-1.1")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
-}
 
 async fn all_rules(ecr: &aws_sdk_ecr::Client) -> Vec<PullThroughCacheRule> {
     ecr.describe_pull_through_cache_rules()

@@ -8,8 +8,8 @@ use aws_sdk_ecr::types::{
     ImageIdentifier, ReplicationConfiguration, ReplicationDestination, ReplicationRule,
     RepositoryFilter, RepositoryFilterType,
 };
-use common::{push_image, TestServer};
-use serde_json::{json, Value};
+use common::{call, push_image, TestServer};
+use serde_json::json;
 
 fn destination(region: &str, account: &str) -> ReplicationDestination {
     ReplicationDestination::builder()
@@ -43,24 +43,6 @@ fn configuration(rules: Vec<ReplicationRule>) -> ReplicationConfiguration {
         .set_rules(Some(rules))
         .build()
         .unwrap()
-}
-
-/// Calls an ECR operation with a raw JSON body as the default caller: `(status, body)`.
-async fn call(server: &TestServer, op: &str, body: Value) -> (u16, Value) {
-    let response = server
-        .http()
-        .post(&server.url)
-        .header(
-            "x-amz-target",
-            format!("AmazonEC2ContainerRegistry_V20150921.{op}"),
-        )
-        .header("content-type", "application/x-amz-json-1.1")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
 }
 
 #[tokio::test]

@@ -10,8 +10,8 @@ use aws_sdk_ecr::types::{
     ScanType, ScanningConfigurationFailureCode, ScanningRepositoryFilter,
     ScanningRepositoryFilterType, TargetStorageClass,
 };
-use common::{push_blob, push_image, put_manifest, TestServer};
-use serde_json::{json, Value};
+use common::{call, push_blob, push_image, put_manifest, TestServer};
+use serde_json::json;
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -65,24 +65,6 @@ async fn findings_error(server: &TestServer, repo: &str, id: ImageIdentifier) ->
         Ok(_) => String::new(),
         Err(e) => e.code().unwrap_or_default().to_owned(),
     }
-}
-
-/// Calls an ECR operation with a raw JSON body as the default caller: `(status, body)`.
-async fn call(server: &TestServer, op: &str, body: Value) -> (u16, Value) {
-    let response = server
-        .http()
-        .post(&server.url)
-        .header(
-            "x-amz-target",
-            format!("AmazonEC2ContainerRegistry_V20150921.{op}"),
-        )
-        .header("content-type", "application/x-amz-json-1.1")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
 }
 
 fn rule(frequency: ScanFrequency, filters: &[&str]) -> RegistryScanningRule {

@@ -8,8 +8,8 @@ use aws_sdk_ecr::types::{
     ImageIdentifier, SigningConfiguration, SigningRepositoryFilter, SigningRepositoryFilterType,
     SigningRule, SigningStatus,
 };
-use common::{push_image, TestServer};
-use serde_json::{json, Value};
+use common::{call, push_image, TestServer};
+use serde_json::json;
 
 const PROFILE_A: &str = "arn:aws:signer:us-east-1:000000000000:/signing-profiles/team_a";
 const PROFILE_B: &str = "arn:aws:signer:us-east-1:000000000000:/signing-profiles/team_b";
@@ -38,23 +38,6 @@ fn configuration(rules: Vec<SigningRule>) -> SigningConfiguration {
         .set_rules(Some(rules))
         .build()
         .unwrap()
-}
-
-async fn call(server: &TestServer, op: &str, body: Value) -> (u16, Value) {
-    let response = server
-        .http()
-        .post(&server.url)
-        .header(
-            "x-amz-target",
-            format!("AmazonEC2ContainerRegistry_V20150921.{op}"),
-        )
-        .header("content-type", "application/x-amz-json-1.1")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
 }
 
 #[tokio::test]

@@ -269,3 +269,26 @@ pub async fn push_referrer(
     );
     digest
 }
+
+/// Calls an ECR operation with a raw JSON body as the default caller: `(status, body)`. For the
+/// inputs an SDK would refuse to send.
+pub async fn call(
+    server: &TestServer,
+    op: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let response = server
+        .http()
+        .post(&server.url)
+        .header(
+            "x-amz-target",
+            format!("AmazonEC2ContainerRegistry_V20150921.{op}"),
+        )
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("ECR API call");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON answer"))
+}
