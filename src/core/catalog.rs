@@ -5,9 +5,9 @@
 //! and on each failure.
 
 use super::names::{Digest, Tag};
-use super::{not_found, CoreError, CoreResult, Namespace, Registry};
+use super::{CoreError, CoreResult, Namespace, Registry};
 use crate::store::manifests::{self as manifest_sql, ImageIdRow, ImageRow, ManifestRow, TagStatus};
-use crate::store::repositories::{self as repo_sql, RepositoryRow};
+use crate::store::repositories::RepositoryRow;
 use crate::store::Conn;
 
 /// An image id as a client sent it: either part may be missing or malformed.
@@ -226,7 +226,7 @@ impl Registry {
         limit: usize,
     ) -> CoreResult<Vec<ImageRow>> {
         let mut rows = self.store.read(|c| {
-            let repo = repo_sql::get(c, ns, repo)?.ok_or_else(|| not_found(ns, repo))?;
+            let repo = super::repository_in(c, ns, repo)?;
             Ok::<_, CoreError>(manifest_sql::images_page(
                 c,
                 repo.id,
@@ -253,7 +253,7 @@ impl Registry {
         limit: usize,
     ) -> CoreResult<Vec<ImageIdRow>> {
         self.store.read(|c| {
-            let repo = repo_sql::get(c, ns, repo)?.ok_or_else(|| not_found(ns, repo))?;
+            let repo = super::repository_in(c, ns, repo)?;
             Ok(manifest_sql::image_ids_page(
                 c,
                 repo.id,
@@ -290,7 +290,7 @@ impl Registry {
         let mut batch = Batch::default();
         let mut bodies = Vec::new();
         self.store.read(|c| {
-            let repo = repo_sql::get(c, ns, repo)?.ok_or_else(|| not_found(ns, repo))?;
+            let repo = super::repository_in(c, ns, repo)?;
             for id in ids {
                 match resolve(c, repo.id, id)? {
                     // A pull (BatchGetImage) of an archived image fails as the registry's does.
@@ -346,7 +346,7 @@ impl Registry {
         let (ns, repo) = (ns.clone(), repo.to_owned());
         self.store
             .write(move |c| {
-                let repo = repo_sql::get(c, &ns, &repo)?.ok_or_else(|| not_found(&ns, &repo))?;
+                let repo = super::repository_in(c, &ns, &repo)?;
                 let mut batch = Batch::default();
                 for id in ids {
                     match delete_id(c, repo.id, &id)? {

@@ -91,8 +91,7 @@ impl Registry {
     ) -> CoreResult<StoredManifest> {
         // The hottest path of a registry: one read transaction for repository, manifest and body.
         let (row, body) = self.store.read(|c| {
-            let repo = crate::store::repositories::get(c, ns, repo)?
-                .ok_or_else(|| super::not_found(ns, repo))?;
+            let repo = super::repository_in(c, ns, repo)?;
             let row = match reference {
                 Reference::Tag(tag) => manifest_sql::find_by_tag(c, repo.id, tag.as_str())?,
                 Reference::Digest(digest) => manifest_sql::find_by_digest(c, repo.id, digest)?,

@@ -142,9 +142,7 @@ impl Registry {
 
     /// The repository `name` of `ns`, or RepositoryNotFound.
     pub(crate) fn repository(&self, ns: &Namespace, name: &str) -> CoreResult<RepositoryRow> {
-        self.store
-            .read(|c| repo_sql::get(c, ns, name))?
-            .ok_or_else(|| not_found(ns, name))
+        self.store.read(|c| repository_in(c, ns, name))
     }
 
     /// The repository a push writes into (an upload, a mount, a manifest), creating it from a
@@ -185,6 +183,15 @@ pub(crate) fn repository_for_push_in(
         PushFront::Api => None,
     };
     created.ok_or_else(|| not_found(ns, name))
+}
+
+/// The repository `name` of `ns` inside a transaction already open, or RepositoryNotFound.
+pub(crate) fn repository_in(
+    c: &crate::store::Conn,
+    ns: &Namespace,
+    name: &str,
+) -> CoreResult<RepositoryRow> {
+    repo_sql::get(c, ns, name)?.ok_or_else(|| not_found(ns, name))
 }
 
 pub(crate) fn not_found(ns: &Namespace, name: &str) -> CoreError {

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::settings::{account_setting_in, REGISTRY_POLICY_SCOPE};
-use super::{not_found, CoreError, CoreResult, Namespace, Registry};
+use super::{CoreError, CoreResult, Namespace, Registry};
 use crate::store::registry::{self as registry_sql, Kind};
 use crate::store::repositories as repo_sql;
 
@@ -180,7 +180,7 @@ impl Registry {
         let (ns, name) = (ns.clone(), name.to_owned());
         self.store
             .write(move |c| {
-                let repo = repo_sql::get(c, &ns, &name)?.ok_or_else(|| not_found(&ns, &name))?;
+                let repo = super::repository_in(c, &ns, &name)?;
                 repo_sql::set_policy(c, repo.id, Some(&text))?;
                 Ok(())
             })
@@ -200,7 +200,7 @@ impl Registry {
         let (ns, name) = (ns.clone(), name.to_owned());
         self.store
             .write(move |c| {
-                let repo = repo_sql::get(c, &ns, &name)?.ok_or_else(|| not_found(&ns, &name))?;
+                let repo = super::repository_in(c, &ns, &name)?;
                 let text =
                     repo_sql::policy(c, repo.id)?.ok_or_else(|| policy_not_found(&ns, &name))?;
                 repo_sql::set_policy(c, repo.id, None)?;

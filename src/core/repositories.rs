@@ -3,7 +3,7 @@
 
 use super::mutability::TagMutability;
 use super::names::RepositoryName;
-use super::{not_found, CoreError, CoreResult, Namespace, Registry};
+use super::{CoreError, CoreResult, Namespace, Registry};
 use crate::store::repositories::{self as repo_sql, RepositoryRow};
 use crate::store::Conn;
 
@@ -265,7 +265,7 @@ impl Registry {
         let (ns, name) = (ns.clone(), name.to_owned());
         self.store
             .write(move |c| {
-                let row = repo_sql::get(c, &ns, &name)?.ok_or_else(|| not_found(&ns, &name))?;
+                let row = super::repository_in(c, &ns, &name)?;
                 if !force && repo_sql::count_images(c, row.id)? > 0 {
                     return Err(CoreError::RepositoryNotEmpty {
                         name,
@@ -374,7 +374,7 @@ impl Registry {
         let (ns, name) = (ns.clone(), name.to_owned());
         self.store
             .write(move |c| {
-                let mut row = repo_sql::get(c, &ns, &name)?.ok_or_else(|| not_found(&ns, &name))?;
+                let mut row = super::repository_in(c, &ns, &name)?;
                 change(c, &mut row)?;
                 Ok(Repository::from_row(row))
             })

@@ -15,7 +15,7 @@ use super::{CoreError, CoreResult, Namespace, Registry};
 use crate::clock::Millis;
 use crate::store::manifests::{self as manifest_sql, ManifestRow};
 use crate::store::registry::{self as registry_sql, Kind, ScanningConfiguration, ScanningRule};
-use crate::store::repositories::{self as repo_sql, RepositoryRow};
+use crate::store::repositories::RepositoryRow;
 use crate::store::Conn;
 
 /// ECR scans an image at most once a day.
@@ -203,8 +203,7 @@ impl Registry {
         let (ns, repo, now) = (ns.clone(), repo.to_owned(), self.clock.now_millis());
         self.store
             .write(move |c| {
-                let row =
-                    repo_sql::get(c, &ns, &repo)?.ok_or_else(|| super::not_found(&ns, &repo))?;
+                let row = super::repository_in(c, &ns, &repo)?;
                 let mut found = catalog::resolve_one(c, &row, &id)?;
                 if configuration_in(c, &ns)?.scan_type == "ENHANCED" {
                     return Err(ScanError::EnhancedScanning.into());

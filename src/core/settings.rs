@@ -5,11 +5,10 @@
 use std::collections::HashSet;
 
 use super::catalog::{self, FoundImage, ImageId};
-use super::{not_found, CoreError, CoreResult, Namespace, Registry};
+use super::{CoreError, CoreResult, Namespace, Registry};
 use crate::store::registry::{
     self as registry_sql, Kind, ReplicationConfiguration, ReplicationDestination,
 };
-use crate::store::repositories as repo_sql;
 use crate::store::Conn;
 
 pub const BASIC_SCAN_TYPE_VERSION: &str = "BASIC_SCAN_TYPE_VERSION";
@@ -170,7 +169,7 @@ impl Registry {
         id: &ImageId,
     ) -> CoreResult<(FoundImage, Vec<ReplicationStatus>)> {
         let found = self.store.read(|c| {
-            let row = repo_sql::get(c, ns, repo)?.ok_or_else(|| not_found(ns, repo))?;
+            let row = super::repository_in(c, ns, repo)?;
             catalog::resolve_one(c, &row, id)
         })?;
         Ok((found, Vec::new()))

@@ -11,9 +11,8 @@
 use super::catalog::{self, FoundImage, ImageId};
 use super::error::SettingError;
 use super::mutability::wildcard_match;
-use super::{not_found, CoreError, CoreResult, Namespace, Registry};
+use super::{CoreError, CoreResult, Namespace, Registry};
 use crate::store::registry::{self as registry_sql, Kind, SigningConfiguration};
-use crate::store::repositories as repo_sql;
 
 /// ECR's limit on signing rules per registry.
 pub const MAX_SIGNING_RULES: usize = 10;
@@ -109,7 +108,7 @@ impl Registry {
         id: &ImageId,
     ) -> CoreResult<(FoundImage, Vec<ImageSigningStatus>)> {
         self.store.read(|c| {
-            let row = repo_sql::get(c, ns, repo)?.ok_or_else(|| not_found(ns, repo))?;
+            let row = super::repository_in(c, ns, repo)?;
             let found = catalog::resolve_one(c, &row, id)?;
             let config: SigningConfiguration =
                 registry_sql::get(c, ns, Kind::Signing, "")?.unwrap_or_default();

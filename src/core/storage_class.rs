@@ -21,10 +21,10 @@
 
 use super::catalog::{self, FoundImage, ImageId};
 use super::scanning;
-use super::{not_found, CoreError, CoreResult, Namespace, Registry};
+use super::{CoreError, CoreResult, Namespace, Registry};
 use crate::clock::Millis;
 use crate::store::manifests::{self as manifest_sql, ManifestRow};
-use crate::store::repositories::{self as repo_sql, RepositoryRow};
+use crate::store::repositories::RepositoryRow;
 use crate::store::Conn;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,7 +166,7 @@ impl Registry {
         let (ns, repo, now) = (ns.clone(), repo.to_owned(), self.clock.now_millis());
         self.store
             .write(move |c| {
-                let row = repo_sql::get(c, &ns, &repo)?.ok_or_else(|| not_found(&ns, &repo))?;
+                let row = super::repository_in(c, &ns, &repo)?;
                 let image = catalog::resolve_one(c, &row, &id)?;
                 let m = &image.manifest;
                 let status = match target {
