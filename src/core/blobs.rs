@@ -11,13 +11,12 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use sha2::Sha256;
 
 use super::images::PushFront;
 use super::names::Digest;
 use super::{CoreError, CoreResult, Namespace, Registry};
 use crate::store::blob_index;
-use crate::store::blobs::{BlobWriter, HashedFile};
+use crate::store::blobs::{BlobWriter, HashState, HashedFile};
 
 /// A blob linked into a repository.
 #[derive(Clone, Debug)]
@@ -35,7 +34,7 @@ pub struct UploadStates {
 }
 
 /// One upload's lock, guarding its hash state and length (when known).
-type Session = Arc<tokio::sync::Mutex<Option<(Sha256, u64)>>>;
+type Session = Arc<tokio::sync::Mutex<Option<(HashState, u64)>>>;
 
 impl UploadStates {
     fn session(&self, id: &str) -> Session {
@@ -163,7 +162,7 @@ impl Registry {
         let start = target.len;
         if let Some(claimed) = range.start {
             if claimed != start {
-                *state = Some((target.hasher, target.len));
+                *state = Some((target.hash, target.len));
                 return Err(CoreError::ChunkOutOfOrder { current: start });
             }
         }
@@ -183,7 +182,7 @@ impl Registry {
         match outcome {
             Ok(done) => {
                 let len = done.len;
-                *state = Some((done.hasher, done.len));
+                *state = Some((done.hash, done.len));
                 Ok(len)
             }
             Err(e) => {
@@ -204,15 +203,15 @@ impl Registry {
     async fn reopen_upload(
         &self,
         id: &str,
-        cached: Option<(Sha256, u64)>,
+        cached: Option<(HashState, u64)>,
     ) -> CoreResult<HashedFile> {
         let path = self.files.upload_path(id);
         let opened = tokio::task::spawn_blocking(move || -> io::Result<HashedFile> {
             let on_disk = std::fs::metadata(&path)?.len();
             match cached {
-                Some((hasher, len)) if len == on_disk => {
+                Some((hash, len)) if len == on_disk => {
                     let file = std::fs::File::options().append(true).open(&path)?;
-                    Ok(HashedFile { file, hasher, len })
+                    Ok(HashedFile { file, hash, len })
                 }
                 _ => HashedFile::rehash_existing(&path),
             }
@@ -242,8 +241,15 @@ impl Registry {
             .await?;
         let session = self.uploads.session(id);
         let mut state = session.lock().await;
-        let target = self.reopen_upload(id, state.take()).await?;
-        let actual = target.digest();
+        let mut target = self.reopen_upload(id, state.take()).await?;
+        let actual = match target.digest().await {
+            Ok(digest) => digest,
+            // The hash state was lost: the file has every byte, hash it again.
+            Err(_) => {
+                target = self.reopen_upload(id, None).await?;
+                target.digest().await?
+            }
+        };
         if &actual != expected {
             self.discard_upload(id).await?;
             return Err(CoreError::DigestMismatch {
@@ -342,14 +348,20 @@ impl Registry {
         let mut writer = BlobWriter::new(HashedFile::new(file), self.files.durable());
         let poured = pour(&mut writer, body).await;
         let finished = writer.finish().await.map_err(CoreError::from);
-        let target = match (poured, finished) {
+        let mut target = match (poured, finished) {
             (Ok(()), Ok(target)) => target,
             (Err(e), _) | (_, Err(e)) => {
                 let _ = std::fs::remove_file(&path);
                 return Err(e);
             }
         };
-        let actual = target.digest();
+        let actual = match target.digest().await {
+            Ok(digest) => digest,
+            Err(e) => {
+                let _ = std::fs::remove_file(&path);
+                return Err(e.into());
+            }
+        };
         if &actual != expected {
             let _ = std::fs::remove_file(&path);
             return Err(CoreError::DigestMismatch {

@@ -133,15 +133,45 @@ impl BlobFiles {
 /// The state of a stream being written and hashed at the same time.
 pub struct HashedFile {
     pub file: File,
-    pub hasher: Sha256,
+    pub hash: HashState,
     pub len: u64,
+}
+
+/// The sha256 state of the bytes written so far. The bytes of a chunked upload's PATCH are all
+/// on disk when it is answered, but its last strides may still be being hashed: the next PATCH
+/// does not wait for that, only whoever needs the digest does.
+pub enum HashState {
+    Ready(Sha256),
+    /// A writer's hashing thread sends the state when it has hashed every stride; nothing is
+    /// sent if it stopped early.
+    Pending(tokio::sync::oneshot::Receiver<Sha256>),
+}
+
+impl HashState {
+    async fn settle(self) -> io::Result<Sha256> {
+        match self {
+            HashState::Ready(hasher) => Ok(hasher),
+            HashState::Pending(rx) => rx.await.map_err(|_| hashing_stopped()),
+        }
+    }
+
+    fn blocking_settle(self) -> io::Result<Sha256> {
+        match self {
+            HashState::Ready(hasher) => Ok(hasher),
+            HashState::Pending(rx) => rx.blocking_recv().map_err(|_| hashing_stopped()),
+        }
+    }
+}
+
+fn hashing_stopped() -> io::Error {
+    io::Error::other("the hashing thread stopped")
 }
 
 impl HashedFile {
     pub fn new(file: File) -> Self {
         HashedFile {
             file,
-            hasher: Sha256::new(),
+            hash: HashState::Ready(Sha256::new()),
             len: 0,
         }
     }
@@ -162,11 +192,20 @@ impl HashedFile {
             len += n as u64;
         }
         let file = File::options().append(true).open(path)?;
-        Ok(HashedFile { file, hasher, len })
+        Ok(HashedFile {
+            file,
+            hash: HashState::Ready(hasher),
+            len,
+        })
     }
 
-    pub fn digest(&self) -> Digest {
-        Digest::from_sha256(self.hasher.clone().finalize().as_slice())
+    /// The digest of everything written, once the hashing has caught up.
+    pub async fn digest(&mut self) -> io::Result<Digest> {
+        let state = std::mem::replace(&mut self.hash, HashState::Ready(Sha256::new()));
+        let hasher = state.settle().await?;
+        let digest = Digest::from_sha256(hasher.clone().finalize().as_slice());
+        self.hash = HashState::Ready(hasher);
+        Ok(digest)
     }
 }
 
@@ -186,7 +225,7 @@ pub struct BlobWriter {
     free: tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
     to_hash: tokio::sync::mpsc::UnboundedSender<Arc<Vec<u8>>>,
     to_write: tokio::sync::mpsc::UnboundedSender<Arc<Vec<u8>>>,
-    hashing: tokio::task::JoinHandle<Sha256>,
+    hashed: tokio::sync::oneshot::Receiver<Sha256>,
     writing: tokio::task::JoinHandle<io::Result<File>>,
     len: u64,
 }
@@ -200,19 +239,24 @@ impl BlobWriter {
         use tokio::sync::mpsc::unbounded_channel;
         let HashedFile {
             mut file,
-            mut hasher,
+            hash,
             len,
         } = target;
         let (free_tx, free) = unbounded_channel::<Vec<u8>>();
         let (to_hash, mut hash_rx) = unbounded_channel::<Arc<Vec<u8>>>();
         let (to_write, mut write_rx) = unbounded_channel::<Arc<Vec<u8>>>();
+        let (hashed_tx, hashed) = tokio::sync::oneshot::channel();
         let free_for_hash = free_tx.clone();
-        let hashing = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
+            // The previous writer of the stream may still be hashing its last strides.
+            let Ok(mut hasher) = hash.blocking_settle() else {
+                return; // nothing is sent: the stream's hash is lost
+            };
             while let Some(stride) = hash_rx.blocking_recv() {
                 hasher.update(&stride[..]);
                 give_back(&free_for_hash, stride);
             }
-            hasher
+            let _ = hashed_tx.send(hasher);
         });
         let writing = tokio::task::spawn_blocking(move || {
             let mut offset = len;
@@ -233,7 +277,7 @@ impl BlobWriter {
             free,
             to_hash,
             to_write,
-            hashing,
+            hashed,
             writing,
             len,
         }
@@ -276,9 +320,9 @@ impl BlobWriter {
         self.to_write.send(stride).map_err(|_| stopped())
     }
 
-    /// Writes what is buffered, waits for both threads and hands back the file, its hash and
-    /// length. Must be called even after a failed `write`, so that no write is still under way
-    /// when the caller cleans up the file.
+    /// Writes what is buffered, waits until every byte is in the file and hands back the file,
+    /// its length and its hash, which may still be being computed. Must be called even after a
+    /// failed `write`, so that no write is still under way when the caller cleans up the file.
     pub async fn finish(mut self) -> io::Result<HashedFile> {
         let sent = if self.buf.is_empty() {
             Ok(())
@@ -288,17 +332,19 @@ impl BlobWriter {
         let BlobWriter {
             to_hash,
             to_write,
-            hashing,
+            hashed,
             writing,
             len,
             ..
         } = self;
         drop((to_hash, to_write));
-        let file = writing.await.map_err(io::Error::other)?;
-        let hasher = hashing.await.map_err(io::Error::other)?;
-        let file = file?;
+        let file = writing.await.map_err(io::Error::other)??;
         sent?;
-        Ok(HashedFile { file, hasher, len })
+        Ok(HashedFile {
+            file,
+            hash: HashState::Pending(hashed),
+            len,
+        })
     }
 }
 
@@ -410,10 +456,10 @@ mod tests {
         for (data, chunk) in cases {
             let dir = tempfile::tempdir().expect("tempdir");
             let (path, done) = pour(dir.path(), data, chunk).await;
-            let done = done.expect("finish");
+            let mut done = done.expect("finish");
             assert_eq!(done.len, data.len() as u64, "chunk {chunk}");
             assert_eq!(
-                done.digest(),
+                done.digest().await.expect("digest"),
                 Digest::from_sha256(Sha256::digest(data).as_slice()),
                 "chunk {chunk}"
             );
@@ -433,7 +479,7 @@ mod tests {
         let mut writer = BlobWriter::new(
             HashedFile {
                 file,
-                hasher: first.hasher,
+                hash: first.hash,
                 len: first.len,
             },
             false,
@@ -442,10 +488,10 @@ mod tests {
             .write(Bytes::copy_from_slice(tail))
             .await
             .expect("write");
-        let done = writer.finish().await.expect("finish");
+        let mut done = writer.finish().await.expect("finish");
         assert_eq!(done.len, data.len() as u64);
         assert_eq!(
-            done.digest(),
+            done.digest().await.expect("digest"),
             Digest::from_sha256(Sha256::digest(&data).as_slice())
         );
         assert!(fs::read(&path).expect("read") == data);
