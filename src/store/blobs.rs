@@ -214,15 +214,13 @@ impl HashedFile {
 /// sha256 and the disk all overlap, the hashing thread never waits for a hand-off while strides
 /// are queued, and no blob is ever held whole in memory.
 ///
-/// At most [`STRIDES_IN_FLIGHT`] stride buffers exist per writer and they are reused: a fresh
-/// 1 MiB allocation per stride costs a page fault on every page, which on a VM is as much as
-/// the copy into it.
+/// At most [`STRIDES_IN_FLIGHT`] stride buffers are in use per writer, and buffers are reused,
+/// within a writer and across writers (see [`SPARE_STRIDES`]): a fresh 1 MiB allocation costs
+/// a page fault on every page, which on a VM is as much as the copy into it.
 pub struct BlobWriter {
     /// The stride being filled; never grows beyond `FLUSH_AT`.
     buf: Vec<u8>,
-    /// Stride buffers allocated so far (filled, queued or free).
-    allocated: usize,
-    free: tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
+    strides: StrideBuffers,
     to_hash: tokio::sync::mpsc::UnboundedSender<Arc<Vec<u8>>>,
     to_write: tokio::sync::mpsc::UnboundedSender<Arc<Vec<u8>>>,
     hashed: tokio::sync::oneshot::Receiver<Sha256>,
@@ -233,6 +231,59 @@ pub struct BlobWriter {
 /// Stride buffers per writer: enough for one being filled, one being hashed and one queued
 /// behind it, and one being written.
 const STRIDES_IN_FLIGHT: usize = 4;
+
+/// Stride buffers no writer uses, kept for the next ones (a chunked upload makes a writer per
+/// PATCH). At most [`SPARE_STRIDES_KEPT`] MiB stay allocated while idle.
+static SPARE_STRIDES: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+const SPARE_STRIDES_KEPT: usize = 8;
+
+fn keep_spare(buf: Vec<u8>) {
+    let mut spare = SPARE_STRIDES.lock().unwrap_or_else(|p| p.into_inner());
+    if spare.len() < SPARE_STRIDES_KEPT {
+        spare.push(buf);
+    }
+}
+
+fn take_spare() -> Vec<u8> {
+    let spare = SPARE_STRIDES
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .pop();
+    spare.unwrap_or_else(|| Vec::with_capacity(FLUSH_AT))
+}
+
+/// A writer's share of stride buffers: how many it has taken, and the ones its threads gave
+/// back. Dropping it hands the given-back ones on to [`SPARE_STRIDES`]; buffers given back
+/// after that go there directly (see [`give_back`]).
+struct StrideBuffers {
+    taken: usize,
+    free: tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
+}
+
+impl StrideBuffers {
+    /// A buffer to fill: one given back, another one while fewer than [`STRIDES_IN_FLIGHT`]
+    /// are taken, else the next one the threads give back.
+    async fn next(&mut self) -> io::Result<Vec<u8>> {
+        if let Ok(buf) = self.free.try_recv() {
+            return Ok(buf);
+        }
+        if self.taken < STRIDES_IN_FLIGHT {
+            self.taken += 1;
+            return Ok(take_spare());
+        }
+        // Both threads hold senders of `free` until they stop; `None` means one failed.
+        self.free.recv().await.ok_or_else(stopped)
+    }
+}
+
+impl Drop for StrideBuffers {
+    fn drop(&mut self) {
+        self.free.close();
+        while let Ok(buf) = self.free.try_recv() {
+            keep_spare(buf);
+        }
+    }
+}
 
 impl BlobWriter {
     pub fn new(target: HashedFile, durable: bool) -> Self {
@@ -273,8 +324,7 @@ impl BlobWriter {
         });
         BlobWriter {
             buf: Vec::new(),
-            allocated: 0,
-            free,
+            strides: StrideBuffers { taken: 0, free },
             to_hash,
             to_write,
             hashed,
@@ -287,7 +337,7 @@ impl BlobWriter {
         let mut rest = &chunk[..];
         while !rest.is_empty() {
             if self.buf.capacity() == 0 {
-                self.buf = self.empty_stride().await?;
+                self.buf = self.strides.next().await?;
             }
             let take = rest.len().min(FLUSH_AT - self.buf.len());
             self.buf.extend_from_slice(&rest[..take]);
@@ -297,20 +347,6 @@ impl BlobWriter {
             }
         }
         Ok(())
-    }
-
-    /// A buffer to fill: a returned one, a new one while fewer than [`STRIDES_IN_FLIGHT`]
-    /// exist, else the next one the threads give back.
-    async fn empty_stride(&mut self) -> io::Result<Vec<u8>> {
-        if let Ok(buf) = self.free.try_recv() {
-            return Ok(buf);
-        }
-        if self.allocated < STRIDES_IN_FLIGHT {
-            self.allocated += 1;
-            return Ok(Vec::with_capacity(FLUSH_AT));
-        }
-        // Both threads hold senders of `free` until they stop; `None` means one failed.
-        self.free.recv().await.ok_or_else(stopped)
     }
 
     fn send_stride(&mut self) -> io::Result<()> {
@@ -348,11 +384,14 @@ impl BlobWriter {
     }
 }
 
-/// Whichever thread is done with a stride last hands its buffer back to the writer.
+/// Whichever thread is done with a stride last hands its buffer back to the writer, or to the
+/// spares once the writer is finished.
 fn give_back(free: &tokio::sync::mpsc::UnboundedSender<Vec<u8>>, stride: Arc<Vec<u8>>) {
     if let Some(mut buf) = Arc::into_inner(stride) {
         buf.clear();
-        let _ = free.send(buf);
+        if let Err(unsent) = free.send(buf) {
+            keep_spare(unsent.0);
+        }
     }
 }
 
