@@ -15,7 +15,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use sha2::{Digest as _, Sha256};
 
 use crate::core::names::Digest;
@@ -420,27 +420,28 @@ fn start_writeback(file: &File, offset: u64, len: u64) {
 fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
 
 /// Bytes a blob is served in: large, so the socket gets big writes and the reader few wakeups.
-const READ_CHUNK: usize = 1 << 20;
+const READ_CHUNK: usize = FLUSH_AT;
 
 /// Streams `len` bytes of `file` from `start`. A blocking thread reads ahead (up to four chunks),
-/// which costs less than tokio's file I/O, a thread hand-off per small read.
+/// which costs less than tokio's file I/O, a thread hand-off per small read. Chunks are read into
+/// reused buffers (see [`SPARE_STRIDES`]), handed back when the socket is done with them.
 pub fn read_range(
-    mut file: File,
+    file: File,
     start: u64,
     len: u64,
 ) -> impl futures_util::Stream<Item = io::Result<Bytes>> {
     let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(4);
     tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Seek};
-        let mut read = || -> io::Result<()> {
-            file.seek(io::SeekFrom::Start(start))?;
-            let mut left = len;
-            while left > 0 {
-                let n = left.min(READ_CHUNK as u64) as usize;
-                let mut chunk = BytesMut::zeroed(n);
-                file.read_exact(&mut chunk)?;
-                left -= n as u64;
-                if tx.blocking_send(Ok(chunk.freeze())).is_err() {
+        use std::os::unix::fs::FileExt;
+        let read = || -> io::Result<()> {
+            let (mut at, end) = (start, start.saturating_add(len));
+            while at < end {
+                let n = (end - at).min(READ_CHUNK as u64) as usize;
+                let mut chunk = SpareChunk(take_spare());
+                chunk.0.resize(n, 0);
+                file.read_exact_at(&mut chunk.0, at)?;
+                at += n as u64;
+                if tx.blocking_send(Ok(Bytes::from_owner(chunk))).is_err() {
                     return Ok(()); // the client went away
                 }
             }
@@ -453,6 +454,23 @@ pub fn read_range(
     futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|chunk| (chunk, rx))
     })
+}
+
+/// A chunk of a blob being served; its buffer goes back to the spares once sent.
+struct SpareChunk(Vec<u8>);
+
+impl AsRef<[u8]> for SpareChunk {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for SpareChunk {
+    fn drop(&mut self) {
+        let mut buf = std::mem::take(&mut self.0);
+        buf.clear();
+        keep_spare(buf);
+    }
 }
 
 #[cfg(test)]
