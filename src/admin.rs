@@ -1,5 +1,6 @@
 //! ecrd's own hooks under `/_ecrd/` (never part of ECR): run lifecycle now, read or move the
-//! clock. Tests use them to make days pass in milliseconds.
+//! clock, read the events ECR would have sent. Tests use them to make days pass in
+//! milliseconds and to see what a push or a lifecycle run announced.
 
 use std::sync::Arc;
 
@@ -14,11 +15,62 @@ use serde_json::json;
 use crate::core::Namespace;
 use crate::lifecycle::runner::{self, Scope};
 use crate::server::AppState;
+use crate::store::events::{self as event_sql, EventFilter};
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/_ecrd/lifecycle/run", post(run_lifecycle))
         .route("/_ecrd/clock", get(clock).post(move_clock))
+        .route("/_ecrd/events", get(events))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsQuery {
+    after: Option<i64>,
+    limit: Option<i64>,
+    account: Option<String>,
+    region: Option<String>,
+    #[serde(rename = "detailType")]
+    detail_type: Option<String>,
+}
+
+/// `GET /_ecrd/events[?after=SEQ&limit=N&account=ID&region=R&detailType=T]`: recorded events,
+/// oldest first (at most `limit`, default and cap 1000), and `lastSequence`, the `after` that
+/// continues from them.
+async fn events(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Query(query) = match query {
+        Ok(query) => query,
+        Err(e) => return failure(StatusCode::BAD_REQUEST, e.body_text()),
+    };
+    let filter = EventFilter {
+        after: query.after.unwrap_or(0),
+        account: query.account,
+        region: query.region,
+        detail_type: query.detail_type,
+    };
+    let limit = query.limit.unwrap_or(1000).clamp(1, 1000);
+    let rows = match state
+        .registry
+        .store()
+        .read(|c| event_sql::list(c, &filter, limit))
+    {
+        Ok(rows) => rows,
+        Err(e) => return failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    let last = rows.last().map_or(filter.after, |r| r.seq);
+    let events: Vec<serde_json::Value> = rows
+        .iter()
+        .filter_map(|r| serde_json::from_str(&r.body).ok())
+        .collect();
+    (
+        StatusCode::OK,
+        Json(json!({"events": events, "lastSequence": last})),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]

@@ -31,6 +31,8 @@ pub struct Config {
     pub token_lifetime_secs: i64,
     /// How often lifecycle policies are applied; `None` = only on demand.
     pub lifecycle_interval: Option<Duration>,
+    /// A JSON-lines file every event is appended to (see `crate::events::sink`).
+    pub events_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -46,6 +48,7 @@ impl Config {
             durable: false,
             token_lifetime_secs: 12 * 3600,
             lifecycle_interval: None,
+            events_file: None,
         }
     }
 }

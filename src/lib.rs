@@ -24,6 +24,7 @@ pub mod clock;
 pub mod config;
 pub mod core;
 pub mod ecr;
+pub mod events;
 pub mod lifecycle;
 pub mod oci;
 pub mod server;

@@ -106,6 +106,11 @@ struct ServeArgs {
     /// and lifecycle all use this clock. `POST /_ecrd/clock` moves it while running.
     #[arg(long, env = "ECRD_CLOCK_OFFSET", default_value = "0", value_parser = parse_duration_secs, allow_hyphen_values = true)]
     clock_offset: i64,
+    /// Append every ECR event (EventBridge JSON: image pushes and deletes, referrer actions,
+    /// storage-class changes, scans) to this file, one per line. `GET /_ecrd/events` lists them
+    /// with or without it.
+    #[arg(long, env = "ECRD_EVENTS_FILE")]
+    events_file: Option<PathBuf>,
     /// Log format.
     #[arg(long, env = "ECRD_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -203,6 +208,7 @@ async fn serve(args: ServeArgs, started: Instant) -> Result<(), Failure> {
         token_lifetime_secs: 12 * 3600,
         lifecycle_interval: (args.lifecycle_interval > 0)
             .then(|| std::time::Duration::from_secs(args.lifecycle_interval.unsigned_abs())),
+        events_file: args.events_file,
     };
     let clock = Clock::new();
     clock.advance(args.clock_offset * 1000);

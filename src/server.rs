@@ -169,6 +169,32 @@ impl Server {
                 }
             }),
         ];
+        background.push(every(Duration::from_secs(60), "trimming events", {
+            let registry = registry.clone();
+            move || {
+                let registry = registry.clone();
+                async move {
+                    crate::events::sink::trim(&registry)
+                        .await
+                        .map(drop)
+                        .map_err(|e| e.to_string())
+                }
+            }
+        }));
+        if let Some(path) = state.config.events_file.clone() {
+            background.push(every(Duration::from_millis(200), "delivering events", {
+                let registry = registry.clone();
+                move || {
+                    let (registry, path) = (registry.clone(), path.clone());
+                    async move {
+                        crate::events::sink::deliver_to_file(&registry, &path)
+                            .await
+                            .map(drop)
+                            .map_err(|e| e.to_string())
+                    }
+                }
+            }));
+        }
         if let Some(period) = state.config.lifecycle_interval {
             background.push(every(period, "lifecycle run", {
                 let registry = registry.clone();
@@ -184,12 +210,18 @@ impl Server {
                 }
             }));
         }
+        let events_file = state.config.events_file.clone();
         let app = router(state);
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         for task in background {
             task.abort();
+        }
+        if let Some(path) = &events_file {
+            if let Err(e) = crate::events::sink::deliver_to_file(&registry, path).await {
+                tracing::warn!(error = %e, "could not deliver the last events");
+            }
         }
         if let Err(e) = registry.close().await {
             tracing::warn!(error = %e, "could not record pull times at shutdown");

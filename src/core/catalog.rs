@@ -6,6 +6,8 @@
 
 use super::names::{Digest, Tag};
 use super::{CoreError, CoreResult, Namespace, Registry};
+use crate::clock::Millis;
+use crate::events::{self, ImageAction};
 use crate::store::manifests::{self as manifest_sql, ImageIdRow, ImageRow, ManifestRow, TagStatus};
 use crate::store::repositories::RepositoryRow;
 use crate::store::Conn;
@@ -147,11 +149,13 @@ pub struct DeletedImageId {
 }
 
 /// Deletes one id: a tag alone untags (and deletes the image with its last tag); a digest
-/// deletes the image with all its tags. Refused while an index lists the image.
+/// deletes the image with all its tags. Refused while an index lists the image. Records a
+/// `DELETE` event per removed id.
 pub fn delete_id(
     c: &Conn,
     repository_id: i64,
     id: &ImageId,
+    now: Millis,
 ) -> CoreResult<Result<Vec<DeletedImageId>, FailureCode>> {
     let found = match resolve(c, repository_id, id)? {
         Ok(found) => found,
@@ -159,43 +163,57 @@ pub fn delete_id(
     };
     let manifest = &found.manifest;
     let whole_image = id.digest.is_some() || found.tags.len() <= 1;
-    if whole_image && manifest_sql::is_child_of_an_index(c, manifest.id)? {
+    let removed = if whole_image && manifest_sql::is_child_of_an_index(c, manifest.id)? {
         if id.digest.is_some() {
             return Ok(Err(FailureCode::ImageReferencedByManifestList));
         }
         // Untagging a child of an index is fine; the image itself must stay.
-        let tag = found.requested_tag.clone().unwrap_or_default();
-        manifest_sql::delete_tag(c, repository_id, &tag)?;
-        return Ok(Ok(vec![DeletedImageId {
-            digest: manifest.digest.clone(),
-            tag: Some(tag),
-        }]));
-    }
-    if !whole_image {
-        let tag = found.requested_tag.clone().unwrap_or_default();
-        manifest_sql::delete_tag(c, repository_id, &tag)?;
-        return Ok(Ok(vec![DeletedImageId {
-            digest: manifest.digest.clone(),
-            tag: Some(tag),
-        }]));
-    }
-    manifest_sql::delete(c, manifest.id)?;
-    let removed = if found.tags.is_empty() {
-        vec![DeletedImageId {
-            digest: manifest.digest.clone(),
-            tag: None,
-        }]
+        untag(c, repository_id, manifest, found.requested_tag.as_deref())?
+    } else if !whole_image {
+        untag(c, repository_id, manifest, found.requested_tag.as_deref())?
     } else {
-        found
-            .tags
-            .iter()
-            .map(|t| DeletedImageId {
+        manifest_sql::delete(c, manifest.id)?;
+        if found.tags.is_empty() {
+            vec![DeletedImageId {
                 digest: manifest.digest.clone(),
-                tag: Some(t.clone()),
-            })
-            .collect()
+                tag: None,
+            }]
+        } else {
+            found
+                .tags
+                .iter()
+                .map(|t| DeletedImageId {
+                    digest: manifest.digest.clone(),
+                    tag: Some(t.clone()),
+                })
+                .collect()
+        }
     };
+    for gone in &removed {
+        events::image_action(
+            c,
+            repository_id,
+            now,
+            ImageAction::Delete,
+            manifest.into(),
+            gone.tag.as_deref(),
+        )?;
+    }
     Ok(Ok(removed))
+}
+
+fn untag(
+    c: &Conn,
+    repository_id: i64,
+    manifest: &ManifestRow,
+    tag: Option<&str>,
+) -> CoreResult<Vec<DeletedImageId>> {
+    let tag = tag.unwrap_or_default().to_owned();
+    manifest_sql::delete_tag(c, repository_id, &tag)?;
+    Ok(vec![DeletedImageId {
+        digest: manifest.digest.clone(),
+        tag: Some(tag),
+    }])
 }
 
 /// Outcome of a batch: what worked, and what failed and why.
@@ -343,13 +361,13 @@ impl Registry {
         repo: &str,
         ids: Vec<ImageId>,
     ) -> CoreResult<Batch<DeletedImageId>> {
-        let (ns, repo) = (ns.clone(), repo.to_owned());
+        let (ns, repo, now) = (ns.clone(), repo.to_owned(), self.clock.now_millis());
         self.store
             .write(move |c| {
                 let repo = super::repository_in(c, &ns, &repo)?;
                 let mut batch = Batch::default();
                 for id in ids {
-                    match delete_id(c, repo.id, &id)? {
+                    match delete_id(c, repo.id, &id, now)? {
                         Ok(removed) => batch.done.extend(removed),
                         Err(code) => batch.failures.push(ImageFailure { id, code }),
                     }

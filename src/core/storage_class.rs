@@ -23,6 +23,7 @@ use super::catalog::{self, FoundImage, ImageId};
 use super::scanning;
 use super::{CoreError, CoreResult, Namespace, Registry};
 use crate::clock::Millis;
+use crate::events::{self, ImageAction};
 use crate::store::manifests::{self as manifest_sql, ManifestRow};
 use crate::store::repositories::RepositoryRow;
 use crate::store::Conn;
@@ -97,6 +98,14 @@ pub(crate) fn archive(
             continue;
         };
         manifest_sql::set_archived(c, id, now)?;
+        events::image_action(
+            c,
+            repository_id,
+            now,
+            ImageAction::Archive,
+            (&row).into(),
+            None,
+        )?;
         for referrer in manifest_sql::referrer_rows(c, repository_id, &row.digest)? {
             if referrer.status == "ACTIVE" && active_parent(c, referrer.id)?.is_none() {
                 queue.push(referrer.id);
@@ -118,6 +127,7 @@ fn restore(c: &Conn, repo: &RepositoryRow, manifest_id: i64, now: Millis) -> Cor
             continue;
         }
         manifest_sql::set_activated(c, id, now)?;
+        events::image_action(c, repo.id, now, ImageAction::Restore, (&row).into(), None)?;
         manifest_sql::set_scan_completed(c, id, None)?;
         scanning::scan_on_arrival(
             c,

@@ -280,12 +280,12 @@ pub async fn run(registry: &Registry, scope: &Scope) -> Result<RunReport> {
     Ok(report)
 }
 
-fn delete(c: &Conn, repository_id: i64, digest: &str) -> Result<bool> {
+fn delete(c: &Conn, repository_id: i64, digest: &str, now: Millis) -> Result<bool> {
     let id = ImageId {
         digest: Some(digest.to_owned()),
         tag: None,
     };
-    Ok(catalog::delete_id(c, repository_id, &id)?.is_ok())
+    Ok(catalog::delete_id(c, repository_id, &id, now)?.is_ok())
 }
 
 fn run_repository(c: &Conn, repository_id: i64, now: Millis) -> Result<RunReport> {
@@ -297,7 +297,7 @@ fn run_repository(c: &Conn, repository_id: i64, now: Millis) -> Result<RunReport
         for decision in decisions {
             match decision.action {
                 Action::Expire => {
-                    if delete(c, repository_id, &decision.digest)? {
+                    if delete(c, repository_id, &decision.digest, now)? {
                         report.expired.push(decision.digest);
                     }
                 }
@@ -318,7 +318,7 @@ fn run_repository(c: &Conn, repository_id: i64, now: Millis) -> Result<RunReport
         for id in sql::orphaned_referrers(c, repository_id)? {
             let digest = crate::store::manifests::digest_of(c, id)?;
             // An orphan an index still lists stays until the index goes.
-            if delete(c, repository_id, &digest)? {
+            if delete(c, repository_id, &digest, now)? {
                 report.referrers_removed.push(digest);
                 removed_any = true;
             }

@@ -167,6 +167,26 @@ const MIGRATIONS: &[&str] = &[
     -- findings); NULL when it has none (never scanned, or restored from the archive since).
     ALTER TABLE manifests ADD COLUMN scan_completed_at INTEGER;
     "#,
+    // 5: the events outbox (src/events).
+    r#"
+    -- EventBridge-style events, written in the transaction of the change they describe. `seq`
+    -- orders them and is the cursor readers and sinks resume from; AUTOINCREMENT so that a
+    -- number is never reused after old events are trimmed.
+    CREATE TABLE events (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        account     TEXT NOT NULL,
+        region      TEXT NOT NULL,
+        detail_type TEXT NOT NULL,
+        at          INTEGER NOT NULL,  -- ms since epoch, ecrd's clock
+        body        TEXT NOT NULL      -- the whole event, JSON
+    ) STRICT;
+
+    -- How far each delivery sink got: the last `seq` it has delivered.
+    CREATE TABLE event_sinks (
+        name      TEXT PRIMARY KEY,
+        delivered INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

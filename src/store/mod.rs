@@ -15,6 +15,7 @@
 
 pub mod blob_index;
 pub mod blobs;
+pub mod events;
 pub mod lifecycle;
 pub mod manifests;
 mod migrations;

@@ -1,0 +1,183 @@
+//! EventBridge-style events, as ECR sends them to the default event bus (`source: "aws.ecr"`).
+//!
+//! The core records an event inside the transaction of the change it describes, into the
+//! store's outbox (`events` table): an event exists exactly when its change was committed, and
+//! a change never waits for an event to be delivered. Readers take them from there:
+//! `GET /_ecrd/events` (see `crate::admin`) and, with `--events-file`, [`sink`] appending each
+//! event as one JSON line.
+//!
+//! Which events, with which fields (`ecr-behaviour.md` §10; the referrer event as in ECR's OCI 1.1
+//! launch post):
+//!
+//! * `ECR Image Action`, or `ECR Referrer Action` for a manifest with a `subject`: `PUSH` once per
+//!   pushed tag (`image-tag: ""` for a push by digest), `DELETE` once per removed tag or once for
+//!   an untagged image, `UPDATE_STORAGE_CLASS` on archive and restore;
+//! * `ECR Image Scan` when a basic scan completes (ecrd's scans complete at once, with no
+//!   findings).
+//!
+//! A failed push or delete writes nothing: its transaction is rolled back with the event in it.
+
+pub mod sink;
+
+use chrono::SecondsFormat;
+use serde_json::{json, Map, Value};
+
+use crate::clock::Millis;
+use crate::store::events as event_sql;
+use crate::store::manifests::ManifestRow;
+use crate::store::{Conn, StoreError};
+
+/// Events kept in the outbox; older ones are trimmed by the delivery task.
+pub const KEPT: i64 = 10_000;
+
+/// What happened to an image or referrer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImageAction {
+    Push,
+    Delete,
+    /// Moved to the archive.
+    Archive,
+    /// Back from the archive (`last-activated-at` is the event's time).
+    Restore,
+}
+
+/// The manifest an image event is about.
+#[derive(Clone, Copy, Debug)]
+pub struct ImageFacts<'a> {
+    pub digest: &'a str,
+    pub media_type: &'a str,
+    pub artifact_type: Option<&'a str>,
+    pub config_media_type: Option<&'a str>,
+    pub has_subject: bool,
+}
+
+impl<'a> From<&'a ManifestRow> for ImageFacts<'a> {
+    fn from(row: &'a ManifestRow) -> Self {
+        ImageFacts {
+            digest: &row.digest,
+            media_type: &row.media_type,
+            artifact_type: row.artifact_type.as_deref(),
+            config_media_type: row.config_media_type.as_deref(),
+            has_subject: row.subject_digest.is_some(),
+        }
+    }
+}
+
+/// Records an image or referrer event of repository `repository_id`; `tag` is the tag the action
+/// was about (`None`: the image by digest).
+pub fn image_action(
+    c: &Conn,
+    repository_id: i64,
+    now: Millis,
+    action: ImageAction,
+    image: ImageFacts<'_>,
+    tag: Option<&str>,
+) -> Result<(), StoreError> {
+    let Some((account, region, repository)) = event_sql::repository_identity(c, repository_id)?
+    else {
+        return Ok(());
+    };
+    let mut detail = Map::new();
+    detail.insert("result".into(), json!("SUCCESS"));
+    detail.insert("repository-name".into(), json!(repository));
+    detail.insert("image-digest".into(), json!(image.digest));
+    let action_type = match action {
+        ImageAction::Push => "PUSH",
+        ImageAction::Delete => "DELETE",
+        ImageAction::Archive | ImageAction::Restore => "UPDATE_STORAGE_CLASS",
+    };
+    detail.insert("action-type".into(), json!(action_type));
+    if matches!(action, ImageAction::Push | ImageAction::Delete) {
+        detail.insert("image-tag".into(), json!(tag.unwrap_or_default()));
+    }
+    detail.insert("manifest-media-type".into(), json!(image.media_type));
+    // What the referrers API reports as the artifact type: `artifactType`, else the config's.
+    if let Some(artifact) = image.artifact_type.or(image.config_media_type) {
+        detail.insert("artifact-media-type".into(), json!(artifact));
+    }
+    match action {
+        ImageAction::Archive => {
+            detail.insert("target-storage-class".into(), json!("ARCHIVE"));
+        }
+        ImageAction::Restore => {
+            detail.insert("target-storage-class".into(), json!("STANDARD"));
+            detail.insert(
+                "last-activated-at".into(),
+                json!(iso(now, SecondsFormat::Millis)),
+            );
+        }
+        ImageAction::Push | ImageAction::Delete => {}
+    }
+    let detail_type = if image.has_subject {
+        "ECR Referrer Action"
+    } else {
+        "ECR Image Action"
+    };
+    record(
+        c,
+        (&account, &region),
+        now,
+        detail_type,
+        Vec::new(),
+        Value::Object(detail),
+    )
+}
+
+/// Records the completion of a basic scan of `digest` (no findings: ecrd scans nothing).
+pub fn image_scan(
+    c: &Conn,
+    repository_id: i64,
+    now: Millis,
+    digest: &str,
+    tags: &[String],
+) -> Result<(), StoreError> {
+    let Some((account, region, repository)) = event_sql::repository_identity(c, repository_id)?
+    else {
+        return Ok(());
+    };
+    let arn = format!("arn:aws:ecr:{region}:{account}:repository/{repository}");
+    let detail = json!({
+        "scan-status": "COMPLETE",
+        "repository-name": repository,
+        "image-digest": digest,
+        "image-tags": tags,
+        "finding-severity-counts": {},
+    });
+    record(
+        c,
+        (&account, &region),
+        now,
+        "ECR Image Scan",
+        vec![arn],
+        detail,
+    )
+}
+
+fn record(
+    c: &Conn,
+    (account, region): (&str, &str),
+    now: Millis,
+    detail_type: &str,
+    resources: Vec<String>,
+    detail: Value,
+) -> Result<(), StoreError> {
+    let event = json!({
+        "version": "0",
+        "id": uuid::Uuid::new_v4().to_string(),
+        "detail-type": detail_type,
+        "source": "aws.ecr",
+        "account": account,
+        "time": iso(now, SecondsFormat::Secs),
+        "region": region,
+        "resources": resources,
+        "detail": detail,
+    });
+    event_sql::insert(c, account, region, detail_type, now, &event.to_string())
+}
+
+/// ISO-8601 in UTC with `Z`, as EventBridge writes times.
+fn iso(at: Millis, precision: SecondsFormat) -> String {
+    chrono::DateTime::from_timestamp_millis(at)
+        .unwrap_or_default()
+        .to_rfc3339_opts(precision, true)
+}

@@ -1,0 +1,65 @@
+//! Delivery of recorded events to a JSON-lines file (`--events-file`): in order, at least once.
+//!
+//! The file sink's cursor (the last delivered `seq`) is kept in the store after each batch is
+//! appended, so a restart resumes where delivery stopped; a crash between the append and the
+//! cursor update delivers that batch again.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::core::{CoreError, CoreResult, Registry};
+use crate::store::events::{self as event_sql, EventFilter};
+
+/// The sink's name in the `event_sinks` table.
+const NAME: &str = "file";
+
+/// Events appended per batch (one store read, one write, one cursor update).
+const BATCH: i64 = 1000;
+
+/// Appends every event recorded since the last delivery to `path`; returns how many.
+pub async fn deliver_to_file(registry: &Registry, path: &Path) -> CoreResult<usize> {
+    let mut delivered = 0;
+    loop {
+        let after = registry.store().read(|c| event_sql::delivered(c, NAME))?;
+        let filter = EventFilter {
+            after,
+            ..EventFilter::default()
+        };
+        let rows = registry
+            .store()
+            .read(|c| event_sql::list(c, &filter, BATCH))?;
+        let Some(last) = rows.last().map(|r| r.seq) else {
+            return Ok(delivered);
+        };
+        let mut lines = String::new();
+        for row in &rows {
+            lines.push_str(&row.body);
+            lines.push('\n');
+        }
+        let path: PathBuf = path.to_owned();
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?;
+            file.write_all(lines.as_bytes())
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        registry
+            .store()
+            .write(move |c| event_sql::set_delivered(c, NAME, last))
+            .await
+            .map_err(CoreError::from)?;
+        delivered += rows.len();
+    }
+}
+
+/// Keeps the newest [`super::KEPT`] events.
+pub async fn trim(registry: &Registry) -> CoreResult<usize> {
+    registry
+        .store()
+        .write(|c| event_sql::trim(c, super::KEPT))
+        .await
+        .map_err(CoreError::from)
+}

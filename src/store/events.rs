@@ -1,0 +1,102 @@
+//! SQL for the events outbox (see `crate::events`).
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::StoreError;
+
+/// One recorded event.
+#[derive(Clone, Debug)]
+pub struct EventRow {
+    pub seq: i64,
+    /// The event as JSON text, exactly as delivered.
+    pub body: String,
+}
+
+/// Which events to read: after a cursor, optionally of one namespace and detail-type.
+#[derive(Clone, Debug, Default)]
+pub struct EventFilter {
+    pub after: i64,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub detail_type: Option<String>,
+}
+
+/// The account, region and name of a repository (events carry them, not the row id).
+pub fn repository_identity(
+    conn: &Connection,
+    repository_id: i64,
+) -> Result<Option<(String, String, String)>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT account, region, name FROM repositories WHERE id = ?1")?
+        .query_row([repository_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?)
+}
+
+pub fn insert(
+    conn: &Connection,
+    account: &str,
+    region: &str,
+    detail_type: &str,
+    at: i64,
+    body: &str,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO events (account, region, detail_type, at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![account, region, detail_type, at, body])?;
+    Ok(())
+}
+
+/// Events matching `filter` in order, at most `limit`.
+pub fn list(
+    conn: &Connection,
+    filter: &EventFilter,
+    limit: i64,
+) -> Result<Vec<EventRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, body FROM events WHERE seq > ?1 \
+         AND (?2 IS NULL OR account = ?2) AND (?3 IS NULL OR region = ?3) \
+         AND (?4 IS NULL OR detail_type = ?4) ORDER BY seq LIMIT ?5",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            filter.after,
+            filter.account,
+            filter.region,
+            filter.detail_type,
+            limit
+        ],
+        |r| {
+            Ok(EventRow {
+                seq: r.get(0)?,
+                body: r.get(1)?,
+            })
+        },
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The last `seq` a sink delivered (0: none yet).
+pub fn delivered(conn: &Connection, sink: &str) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT delivered FROM event_sinks WHERE name = ?1")?
+        .query_row([sink], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
+pub fn set_delivered(conn: &Connection, sink: &str, seq: i64) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO event_sinks (name, delivered) VALUES (?1, ?2) \
+         ON CONFLICT (name) DO UPDATE SET delivered = excluded.delivered",
+    )?
+    .execute(params![sink, seq])?;
+    Ok(())
+}
+
+/// Deletes all but the newest `keep` events.
+pub fn trim(conn: &Connection, keep: i64) -> Result<usize, StoreError> {
+    Ok(conn
+        .prepare_cached("DELETE FROM events WHERE seq <= (SELECT MAX(seq) FROM events) - ?1")?
+        .execute([keep])?)
+}
