@@ -1,6 +1,7 @@
 """oras-py (`oras.provider.Registry`) against ecrd: OCI 1.1 artifacts with a subject, the referrers API."""
 
 import json
+import urllib.request
 from dataclasses import asdict
 from urllib.parse import quote
 
@@ -203,3 +204,43 @@ def test_oras_tags_and_link_pagination(oras_client, repo, registry, ecr):
 
     oras_client._do_paginated_request(f"http://{HOST}/v2/{repo}/tags/list?n=3", callable=collect)
     assert pages == [expected[:3], expected[3:6], expected[6:]]
+
+
+def ecrd_events(detail_type: str) -> list[dict]:
+    """Every event of one detail-type ecrd recorded so far (GET /_ecrd/events, page by page)."""
+    found, after = [], 0
+    while True:
+        url = f"http://{HOST}/_ecrd/events?after={after}&detailType={quote(detail_type)}"
+        with urllib.request.urlopen(url, timeout=10) as r:
+            page = json.load(r)
+        if not page["events"]:
+            return found
+        found += page["events"]
+        after = page["lastSequence"]
+
+
+def test_oras_referrer_push_and_cleanup_emit_referrer_events(oras_client, repo, subject, tmp_path, monkeypatch):
+    """The launch post's workflow: a referrer push is an `ECR Referrer Action`, and so is its
+    removal by lifecycle after its subject is deleted."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sig.json").write_bytes(b'{"signature":"oras"}')
+    response = oras_client.push(
+        target=f"{HOST}/{repo}:sig",
+        files=[f"sig.json:{SPDX}"],
+        manifest_config=f"no-config-file.json:{SPDX}",
+        subject=subject_of(subject),
+        quiet=True,
+    )
+    assert response.status_code == 201, (response.status_code, response.text)
+    artifact = response.headers["Docker-Content-Digest"]
+    mine = lambda: [e for e in ecrd_events("ECR Referrer Action") if e["detail"]["repository-name"] == repo]
+    pushed = mine()
+    assert [(e["detail"]["action-type"], e["detail"]["image-digest"], e["detail"]["image-tag"]) for e in pushed] == [
+        ("PUSH", artifact, "sig")
+    ]
+    assert pushed[0]["source"] == "aws.ecr" and pushed[0]["detail"]["artifact-media-type"] == SPDX
+
+    aws("batch-delete-image", "--repository-name", repo, "--image-ids", f"imageDigest={subject.digest}")
+    urllib.request.urlopen(urllib.request.Request(f"http://{HOST}/_ecrd/lifecycle/run", method="POST"), timeout=30)
+    deleted = [e for e in mine() if e["detail"]["action-type"] == "DELETE"]
+    assert [(e["detail"]["image-digest"], e["detail"]["image-tag"]) for e in deleted] == [(artifact, "sig")]

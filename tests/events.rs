@@ -492,3 +492,38 @@ async fn a_bad_events_query_is_a_400_with_a_message() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_deleted_subjects_signature_goes_with_a_referrer_delete_event() {
+    let server = TestServer::start().await;
+    server.create_repository("app").await;
+    let basic = server.basic().await;
+    let subject = push_image(&server, &basic, "app", "v1", "s").await;
+    let signature = push_referrer(&server, &basic, "app", &subject, SIGNATURE).await;
+    let after = last_sequence(&server).await;
+    server
+        .ecr()
+        .batch_delete_image()
+        .repository_name("app")
+        .image_ids(ImageIdentifier::builder().image_digest(&subject).build())
+        .send()
+        .await
+        .unwrap();
+    let response = server
+        .http()
+        .post(format!("{}/_ecrd/lifecycle/run", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let got = details_after(&server, after).await;
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert_eq!(got[0].0, "ECR Image Action");
+    assert_eq!(got[0].1["image-digest"], subject.as_str());
+    assert_eq!(got[0].1["image-tag"], "v1");
+    assert_eq!(got[1].0, "ECR Referrer Action");
+    assert_eq!(got[1].1["action-type"], "DELETE");
+    assert_eq!(got[1].1["image-digest"], signature.as_str());
+    assert_eq!(got[1].1["artifact-media-type"], SIGNATURE);
+    assert_eq!(got[1].1["image-tag"], "");
+}
