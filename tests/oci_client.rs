@@ -242,7 +242,16 @@ async fn tags_catalog_and_mounts() {
         .unwrap();
     assert_eq!(catalog.repositories, ["client/mirror", "client/tags"]);
 
-    // Mount the layers into the other repository instead of uploading them again.
+    // Mount the layers into the other repository instead of uploading them again (an account
+    // setting, off in a new registry, as on ECR).
+    server
+        .ecr()
+        .put_account_setting()
+        .name("BLOB_MOUNTING")
+        .value("ENABLED")
+        .send()
+        .await
+        .unwrap();
     let mirror = reference(&server, "client/mirror:v1");
     let source = reference(&server, "client/tags:v1");
     for blob in layers

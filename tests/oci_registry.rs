@@ -1127,7 +1127,26 @@ async fn cross_repository_mounts() {
     let data = bytes_of(12, 4096);
     let d = registry.push_blob("source", &data).await;
 
-    // The source has it: 201, linked, no session.
+    // A new registry has BLOB_MOUNTING disabled, as on ECR: 202 and a normal upload.
+    let resp = registry
+        .send(registry.req(
+            Method::POST,
+            &format!("/v2/target/blobs/uploads/?mount={d}&from=source"),
+        ))
+        .await
+        .ok(202);
+    assert!(resp.header("docker-upload-uuid").is_some());
+    assert!(!registry.blob_exists("target", &d).await);
+    server
+        .ecr()
+        .put_account_setting()
+        .name("BLOB_MOUNTING")
+        .value("ENABLED")
+        .send()
+        .await
+        .unwrap();
+
+    // Enabled, and the source has it: 201, linked, no session.
     let resp = registry
         .send(registry.req(
             Method::POST,
@@ -1180,6 +1199,29 @@ async fn cross_repository_mounts() {
     let location = resp.header("location").unwrap().to_owned();
     registry.finish_upload(&location, &d, &data).await.ok(201);
     assert!(registry.blob_exists("third", &d).await);
+
+    // Repositories encrypted differently never share blobs: 202.
+    server
+        .ecr()
+        .create_repository()
+        .repository_name("kms")
+        .encryption_configuration(
+            aws_sdk_ecr::types::EncryptionConfiguration::builder()
+                .encryption_type(aws_sdk_ecr::types::EncryptionType::Kms)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    registry
+        .send(registry.req(
+            Method::POST,
+            &format!("/v2/kms/blobs/uploads/?mount={d}&from=source"),
+        ))
+        .await
+        .ok(202);
+    assert!(!registry.blob_exists("kms", &d).await);
 
     registry
         .send(registry.req(

@@ -373,7 +373,9 @@ impl Registry {
     }
 
     /// Links a blob of another repository of the same namespace into `repo` (cross-repository
-    /// mount). `None` when `from` does not have it: the caller then opens a normal upload.
+    /// mount). As on ECR, only with the account setting `BLOB_MOUNTING` enabled (new registries
+    /// have it disabled) and between repositories encrypted alike. `None` when no mount is made:
+    /// the caller then opens a normal upload, as the spec says.
     pub async fn mount_blob(
         &self,
         ns: &Namespace,
@@ -383,15 +385,26 @@ impl Registry {
         front: PushFront,
     ) -> CoreResult<Option<BlobInfo>> {
         let target = self.repository_for_push(ns, repo, front).await?;
-        let Ok(source) = self.repository(ns, from) else {
-            return Ok(None);
-        };
         // From the check that `from` has it until the link is committed (see `core::gc`).
         let _gc = self.gc_lock.read().await;
-        let Some(size) = self
-            .store
-            .read(|c| blob_index::linked_size(c, source.id, digest))?
-        else {
+        let size = self.store.read(|c| -> CoreResult<Option<u64>> {
+            if super::settings::account_setting_in(c, ns, super::settings::BLOB_MOUNTING)?
+                != "ENABLED"
+            {
+                return Ok(None);
+            }
+            let source = match super::repository_in(c, ns, from) {
+                Ok(source) => source,
+                Err(_) => return Ok(None),
+            };
+            let encrypted_alike = source.encryption_type == target.encryption_type
+                && source.kms_key == target.kms_key;
+            if !encrypted_alike {
+                return Ok(None);
+            }
+            Ok(blob_index::linked_size(c, source.id, digest)?)
+        })?;
+        let Some(size) = size else {
             return Ok(None);
         };
         let (d, now) = (digest.clone(), self.clock.now_millis());
