@@ -16,7 +16,7 @@ use super::images::PushFront;
 use super::names::Digest;
 use super::{CoreError, CoreResult, Namespace, Registry};
 use crate::store::blob_index;
-use crate::store::blobs::{BlobWriter, HashState, HashedFile};
+use crate::store::blob_writer::{BlobWriter, HashState, HashedFile};
 
 /// A blob linked into a repository.
 #[derive(Clone, Debug)]

@@ -14,6 +14,7 @@
 //! [`registry`] and [`lifecycle`] hold the queries, as plain functions over a `&Connection`.
 
 pub mod blob_index;
+pub mod blob_writer;
 pub mod blobs;
 pub mod events;
 pub mod lifecycle;
