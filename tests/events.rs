@@ -359,6 +359,13 @@ async fn scan_on_push_announces_a_scan_with_the_repository_arn() {
         .unwrap();
     let basic = server.basic().await;
     let digest = push_image(&server, &basic, "scanned", "v1", "s").await;
+    // The push is announced first, then the scan it led to.
+    let kinds: Vec<String> = details_after(&server, 0)
+        .await
+        .into_iter()
+        .map(|(kind, _)| kind)
+        .collect();
+    assert_eq!(kinds, ["ECR Image Action", "ECR Image Scan"]);
     let (all, _) = events(&server, "?detailType=ECR%20Image%20Scan").await;
     assert_eq!(all.len(), 1, "{all:#?}");
     assert_eq!(

@@ -273,6 +273,22 @@ fn store_manifest(
     for tag in &push.tags {
         manifest_sql::set_tag(c, repo_id, tag.as_str(), manifest_id, now)?;
     }
+    let pushed = ImageFacts {
+        digest: digest.as_str(),
+        media_type: &parsed.media_type,
+        artifact_type: parsed.artifact_type.as_deref(),
+        config_media_type: parsed.config.as_ref().map(|d| d.media_type.as_str()),
+        has_subject: parsed.subject.is_some(),
+    };
+    // One PUSH per tag; a push by digest alone is one untagged PUSH. Before the scan this push
+    // may complete, as ECR announces them.
+    let tags: Vec<Option<&str>> = match push.tags.as_slice() {
+        [] => vec![None],
+        tags => tags.iter().map(|t| Some(t.as_str())).collect(),
+    };
+    for tag in tags {
+        events::image_action(c, repo_id, now, ImageAction::Push, pushed, tag)?;
+    }
     match &existing {
         None => scanning::scan_on_arrival(
             c,
@@ -284,21 +300,6 @@ fn store_manifest(
         )?,
         // Pushing an archived image again restores it at once, as on ECR.
         Some(existing) => storage_class::restore_on_push(c, &repo.row, existing, now)?,
-    }
-    let pushed = ImageFacts {
-        digest: digest.as_str(),
-        media_type: &parsed.media_type,
-        artifact_type: parsed.artifact_type.as_deref(),
-        config_media_type: parsed.config.as_ref().map(|d| d.media_type.as_str()),
-        has_subject: parsed.subject.is_some(),
-    };
-    // One PUSH per tag; a push by digest alone is one untagged PUSH.
-    let tags: Vec<Option<&str>> = match push.tags.as_slice() {
-        [] => vec![None],
-        tags => tags.iter().map(|t| Some(t.as_str())).collect(),
-    };
-    for tag in tags {
-        events::image_action(c, repo_id, now, ImageAction::Push, pushed, tag)?;
     }
     Ok(PushedManifest {
         digest: digest.clone(),
