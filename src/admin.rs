@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::core::Namespace;
 use crate::lifecycle::runner::{self, Scope};
 use crate::server::AppState;
-use crate::store::events::{self as event_sql, EventFilter};
+use crate::store::events::EventFilter;
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -53,19 +53,10 @@ async fn events(
         detail_type: query.detail_type,
     };
     let limit = query.limit.unwrap_or(1000).clamp(1, 1000);
-    let rows = match state
-        .registry
-        .store()
-        .read(|c| event_sql::list(c, &filter, limit))
-    {
-        Ok(rows) => rows,
+    let (events, last) = match crate::events::read(&state.registry, &filter, limit) {
+        Ok(read) => read,
         Err(e) => return failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
-    let last = rows.last().map_or(filter.after, |r| r.seq);
-    let events: Vec<serde_json::Value> = rows
-        .iter()
-        .filter_map(|r| serde_json::from_str(&r.body).ok())
-        .collect();
     (
         StatusCode::OK,
         Json(json!({"events": events, "lastSequence": last})),

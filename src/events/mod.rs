@@ -23,7 +23,8 @@ use chrono::SecondsFormat;
 use serde_json::{json, Map, Value};
 
 use crate::clock::Millis;
-use crate::store::events as event_sql;
+use crate::core::Registry;
+use crate::store::events::{self as event_sql, EventFilter, EventRow};
 use crate::store::manifests::ManifestRow;
 use crate::store::{Conn, StoreError};
 
@@ -161,18 +162,54 @@ fn record(
     resources: Vec<String>,
     detail: Value,
 ) -> Result<(), StoreError> {
-    let event = json!({
+    event_sql::insert(
+        c,
+        &EventRow {
+            seq: 0,
+            id: *uuid::Uuid::new_v4().as_bytes(),
+            account: account.to_owned(),
+            region: region.to_owned(),
+            detail_type: detail_type.to_owned(),
+            at: now,
+            resources: (!resources.is_empty()).then(|| json!(resources).to_string()),
+            detail: detail.to_string(),
+        },
+    )
+}
+
+/// The event as EventBridge delivers it.
+pub fn envelope(row: &EventRow) -> Value {
+    let resources = row
+        .resources
+        .as_deref()
+        .and_then(|r| serde_json::from_str::<Value>(r).ok())
+        .unwrap_or_else(|| json!([]));
+    let detail = serde_json::from_str::<Value>(&row.detail).unwrap_or_else(|_| json!({}));
+    json!({
         "version": "0",
-        "id": uuid::Uuid::new_v4().to_string(),
-        "detail-type": detail_type,
+        "id": uuid::Uuid::from_bytes(row.id).to_string(),
+        "detail-type": row.detail_type,
         "source": "aws.ecr",
-        "account": account,
-        "time": iso(now, SecondsFormat::Secs),
-        "region": region,
+        "account": row.account,
+        "time": iso(row.at, SecondsFormat::Secs),
+        "region": row.region,
         "resources": resources,
         "detail": detail,
-    });
-    event_sql::insert(c, account, region, detail_type, now, &event.to_string())
+    })
+}
+
+/// Recorded events matching `filter`, oldest first, at most `limit`, as EventBridge delivers
+/// them; and the `seq` of the last one (the `after` that continues from them).
+pub fn read(
+    registry: &Registry,
+    filter: &EventFilter,
+    limit: i64,
+) -> Result<(Vec<Value>, i64), StoreError> {
+    let rows = registry
+        .store()
+        .read(|c| event_sql::list(c, filter, limit))?;
+    let last = rows.last().map_or(filter.after, |r| r.seq);
+    Ok((rows.iter().map(envelope).collect(), last))
 }
 
 /// ISO-8601 in UTC with `Z`, as EventBridge writes times.

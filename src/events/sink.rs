@@ -25,15 +25,13 @@ pub async fn deliver_to_file(registry: &Registry, path: &Path) -> CoreResult<usi
             after,
             ..EventFilter::default()
         };
-        let rows = registry
-            .store()
-            .read(|c| event_sql::list(c, &filter, BATCH))?;
-        let Some(last) = rows.last().map(|r| r.seq) else {
+        let (events, last) = super::read(registry, &filter, BATCH)?;
+        if events.is_empty() {
             return Ok(delivered);
-        };
+        }
         let mut lines = String::new();
-        for row in &rows {
-            lines.push_str(&row.body);
+        for event in &events {
+            lines.push_str(&event.to_string());
             lines.push('\n');
         }
         let path: PathBuf = path.to_owned();
@@ -51,7 +49,7 @@ pub async fn deliver_to_file(registry: &Registry, path: &Path) -> CoreResult<usi
             .write(move |c| event_sql::set_delivered(c, NAME, last))
             .await
             .map_err(CoreError::from)?;
-        delivered += rows.len();
+        delivered += events.len();
     }
 }
 

@@ -4,12 +4,19 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::StoreError;
 
-/// One recorded event.
+/// One recorded event, as stored.
 #[derive(Clone, Debug)]
 pub struct EventRow {
     pub seq: i64,
-    /// The event as JSON text, exactly as delivered.
-    pub body: String,
+    pub id: [u8; 16],
+    pub account: String,
+    pub region: String,
+    pub detail_type: String,
+    pub at: i64,
+    /// A JSON array of ARNs, or none.
+    pub resources: Option<String>,
+    /// The detail object, JSON.
+    pub detail: String,
 }
 
 /// Which events to read: after a cursor, optionally of one namespace and detail-type.
@@ -32,18 +39,21 @@ pub fn repository_identity(
         .optional()?)
 }
 
-pub fn insert(
-    conn: &Connection,
-    account: &str,
-    region: &str,
-    detail_type: &str,
-    at: i64,
-    body: &str,
-) -> Result<(), StoreError> {
+/// Appends an event (its `seq` is ignored: the next one is taken).
+pub fn insert(conn: &Connection, e: &EventRow) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO events (account, region, detail_type, at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO events (id, account, region, detail_type, at, resources, detail) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
-    .execute(params![account, region, detail_type, at, body])?;
+    .execute(params![
+        &e.id[..],
+        e.account,
+        e.region,
+        e.detail_type,
+        e.at,
+        e.resources,
+        e.detail
+    ])?;
     Ok(())
 }
 
@@ -54,8 +64,8 @@ pub fn list(
     limit: i64,
 ) -> Result<Vec<EventRow>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT seq, body FROM events WHERE seq > ?1 \
-         AND (?2 IS NULL OR account = ?2) AND (?3 IS NULL OR region = ?3) \
+        "SELECT seq, id, account, region, detail_type, at, resources, detail FROM events \
+         WHERE seq > ?1 AND (?2 IS NULL OR account = ?2) AND (?3 IS NULL OR region = ?3) \
          AND (?4 IS NULL OR detail_type = ?4) ORDER BY seq LIMIT ?5",
     )?;
     let rows = stmt.query_map(
@@ -67,9 +77,16 @@ pub fn list(
             limit
         ],
         |r| {
+            let id: Vec<u8> = r.get(1)?;
             Ok(EventRow {
                 seq: r.get(0)?,
-                body: r.get(1)?,
+                id: id.try_into().unwrap_or_default(),
+                account: r.get(2)?,
+                region: r.get(3)?,
+                detail_type: r.get(4)?,
+                at: r.get(5)?,
+                resources: r.get(6)?,
+                detail: r.get(7)?,
             })
         },
     )?;

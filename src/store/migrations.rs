@@ -169,16 +169,19 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 5: the events outbox (src/events).
     r#"
-    -- EventBridge-style events, written in the transaction of the change they describe. `seq`
-    -- orders them and is the cursor readers and sinks resume from; AUTOINCREMENT so that a
-    -- number is never reused after old events are trimmed.
+    -- EventBridge-style events, written in the transaction of the change they describe; the
+    -- envelope is rebuilt from the columns when they are read. `seq` orders them and is the
+    -- cursor readers and sinks resume from (trimming keeps the newest rows, so the largest
+    -- `seq` is never reused).
     CREATE TABLE events (
-        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        seq         INTEGER PRIMARY KEY,
+        id          BLOB NOT NULL,     -- the event's UUID, 16 bytes
         account     TEXT NOT NULL,
         region      TEXT NOT NULL,
         detail_type TEXT NOT NULL,
         at          INTEGER NOT NULL,  -- ms since epoch, ecrd's clock
-        body        TEXT NOT NULL      -- the whole event, JSON
+        resources   TEXT,              -- JSON array of ARNs; NULL for none
+        detail      TEXT NOT NULL      -- the detail object, JSON
     ) STRICT;
 
     -- How far each delivery sink got: the last `seq` it has delivered.
