@@ -109,6 +109,10 @@ impl Server {
         // Before opening: opening sweeps temporary and upload files, which a live server owns.
         let lock = DataDirLock::acquire(&config.data_dir)?
             .ok_or_else(|| CoreError::Io(DataDirLock::in_use(&config.data_dir)))?;
+        if let Some(path) = &config.events_file {
+            // Refuse at start an events file that cannot be written, rather than warn forever.
+            crate::events::sink::check_file(path)?;
+        }
         let registry = Registry::open(&config.data_dir, config.durable, clock).await?;
         let tokens = Tokens::load_or_create(&config.data_dir)?;
         let listener = TcpListener::bind(config.listen).await?;

@@ -534,3 +534,16 @@ async fn a_deleted_subjects_signature_goes_with_a_referrer_delete_event() {
     assert_eq!(got[1].1["artifact-media-type"], SIGNATURE);
     assert_eq!(got[1].1["image-tag"], "");
 }
+
+#[tokio::test]
+async fn an_events_file_that_cannot_be_written_stops_the_start_with_its_name() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = ecrd::config::Config::for_tests(data.path().to_owned());
+    let missing = data.path().join("no-such-dir").join("events.jsonl");
+    config.events_file = Some(missing.clone());
+    let error = match ecrd::server::Server::bind(config, ecrd::clock::Clock::new()).await {
+        Ok(_) => panic!("ecrd started with an events file it cannot write"),
+        Err(e) => e.to_string(),
+    };
+    assert!(error.contains(&missing.display().to_string()), "{error}");
+}

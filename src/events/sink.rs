@@ -53,6 +53,16 @@ pub async fn deliver_to_file(registry: &Registry, path: &Path) -> CoreResult<usi
     }
 }
 
+/// Opens (creating) the events file for appending, or says why it cannot be.
+pub fn check_file(path: &Path) -> std::io::Result<()> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map(drop)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("events file {}: {e}", path.display())))
+}
+
 /// Keeps the newest [`super::KEPT`] events.
 pub async fn trim(registry: &Registry) -> CoreResult<usize> {
     registry
