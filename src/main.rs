@@ -225,6 +225,13 @@ async fn serve(args: ServeArgs, started: Instant) -> Result<(), Failure> {
         data_dir.display(),
         if args.ephemeral { " (ephemeral)" } else { "" }
     );
+    match &server.state.config.events_file {
+        Some(path) => println!(
+            "events: appended to {} (and GET http://{addr}/_ecrd/events)",
+            path.display()
+        ),
+        None => println!("events: GET http://{addr}/_ecrd/events"),
+    }
     println!("log in:");
     println!("  aws ecr get-login-password --endpoint-url http://{addr} | docker login --username AWS --password-stdin {host}");
     server.run(shutdown_signal()).await?;
