@@ -814,6 +814,8 @@ async fn load(url: &str, o: &LoadOpts) -> Result<Value> {
     let log = |msg: String| eprintln!("  [{}] {msg}", o.label);
 
     let base = random_bytes(o.blob_bytes, 0x5eed);
+    // Outlives `base` (dropped before the manifest phases) for the probes of those phases.
+    let probe_sample = Bytes::copy_from_slice(&base[..base.len().min(64 << 20)]);
     // sha256 speed of this core just before each throughput phase: a slower figure than the
     // baseline's means the machine was busy with something else, and the phase is suspect.
     let mut probes = serde_json::Map::new();
@@ -969,6 +971,7 @@ async fn load(url: &str, o: &LoadOpts) -> Result<Value> {
     }
 
     if o.has("manifest-put") {
+        probes.insert("manifest_put".into(), json!(probe(&probe_sample)));
         let meter = CpuMeter::start(o.pid);
         let op = LoopOp::PutManifest {
             repo: repo.to_owned(),
@@ -985,6 +988,7 @@ async fn load(url: &str, o: &LoadOpts) -> Result<Value> {
             o.put_conns, v["ops_per_s"]
         ));
         out.insert("manifest_put".into(), v);
+        probes.insert("manifest_put_after".into(), json!(probe(&probe_sample)));
     }
 
     if o.has("manifest-get") {
@@ -998,6 +1002,7 @@ async fn load(url: &str, o: &LoadOpts) -> Result<Value> {
             .await?;
         }
         let path = format!("/v2/{repo}/manifests/latest");
+        probes.insert("manifest_get".into(), json!(probe(&probe_sample)));
         let meter = CpuMeter::start(o.pid);
         let (ops, lat, errors, elapsed) = closed_loop(
             url,
@@ -1014,6 +1019,7 @@ async fn load(url: &str, o: &LoadOpts) -> Result<Value> {
             o.get_conns, v["ops_per_s"], v["p99_ms"]
         ));
         out.insert("manifest_get".into(), v);
+        probes.insert("manifest_get_after".into(), json!(probe(&probe_sample)));
     }
 
     if let Some(pid) = o.pid {
@@ -2365,6 +2371,19 @@ fn report(dir: &Path, out: &Path) -> Result<()> {
         0,
         " MB/s",
     );
+    for (phase, key) in [("PUT", "manifest_put"), ("GET", "manifest_get")] {
+        for (when, suffix) in [("before", ""), ("after", "_after")] {
+            row3(
+                &mut line,
+                &format!(
+                    "client-side sha256 probe {when} the manifest {phase} phase (noise check)"
+                ),
+                &format!("sha256_probe_mbps.{key}{suffix}"),
+                0,
+                " MB/s",
+            );
+        }
+    }
     let trivial = num(s("trivial"), "manifest_get.ops_per_s");
     line(format!(
         "| harness ceiling: manifest GET vs a trivial axum server, 64 conns | {} ops/s | | |",
