@@ -38,8 +38,8 @@ pub struct HashedFile {
 }
 
 /// The sha256 state of the bytes written so far. The bytes of a chunked upload's PATCH are all
-/// on disk when it is answered, but its last strides may still be being hashed: the next PATCH
-/// does not wait for that, only whoever needs the digest does.
+/// in the upload file when it is answered, but its last strides may still be being hashed: the
+/// next PATCH does not wait for that, only whoever needs the digest does.
 pub enum HashState {
     Ready(Sha256),
     /// What a writer's hashing lane ends with, once it has hashed every stride; an error, or
@@ -221,7 +221,7 @@ impl BlobWriter {
 }
 
 fn lane_stopped() -> io::Error {
-    io::Error::other("a blob writer's thread stopped")
+    io::Error::other("a blob writer's lane stopped")
 }
 
 /// Strides worked off in order by `work`, on at most one blocking task at a time, started when
@@ -515,8 +515,8 @@ mod tests {
         let file = File::open(&path).expect("open read-only");
         let mut writer = BlobWriter::new(HashedFile::new(file), false);
         let data = Bytes::from(pattern(STRIDE));
-        // Far more strides than buffers: the writer must notice the stopped thread, not wait
-        // for a buffer that never comes back.
+        // Far more strides than buffers: the writer must notice the failed lane, not wait for a
+        // buffer that never comes back.
         let finished = tokio::time::timeout(Duration::from_secs(30), async move {
             for _ in 0..4 * STRIDES_IN_FLIGHT {
                 if writer.write(data.clone()).await.is_err() {
