@@ -33,9 +33,22 @@ pub struct Config {
     pub lifecycle_interval: Option<Duration>,
     /// A JSON-lines file every event is appended to (see `crate::events::sink`).
     pub events_file: Option<PathBuf>,
+    /// An EventBridge-compatible endpoint (`http://host:port`) every event is sent to.
+    pub events_endpoint: Option<String>,
 }
 
 impl Config {
+    /// Where events are delivered besides `GET /_ecrd/events`; an endpoint that is not
+    /// `http://host:port` is an error.
+    pub fn event_sinks(&self) -> Result<Vec<crate::events::sink::Sink>, String> {
+        use crate::events::sink::{EventBridge, Sink};
+        let mut sinks: Vec<Sink> = self.events_file.iter().cloned().map(Sink::File).collect();
+        if let Some(url) = &self.events_endpoint {
+            sinks.push(Sink::EventBridge(EventBridge::parse(url)?));
+        }
+        Ok(sinks)
+    }
+
     /// A configuration for tests and embedding: loopback, ephemeral port, given data dir.
     pub fn for_tests(data_dir: PathBuf) -> Self {
         Config {
@@ -49,6 +62,7 @@ impl Config {
             token_lifetime_secs: 12 * 3600,
             lifecycle_interval: None,
             events_file: None,
+            events_endpoint: None,
         }
     }
 }

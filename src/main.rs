@@ -111,6 +111,11 @@ struct ServeArgs {
     /// with or without it.
     #[arg(long, env = "ECRD_EVENTS_FILE")]
     events_file: Option<PathBuf>,
+    /// Send every ECR event with `PutEvents` to this EventBridge-compatible endpoint, plain
+    /// HTTP (e.g. LocalStack: `http://127.0.0.1:4566`), to the default bus of the event's
+    /// account and region.
+    #[arg(long, env = "ECRD_EVENTS_ENDPOINT")]
+    events_endpoint: Option<String>,
     /// Log format.
     #[arg(long, env = "ECRD_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -209,6 +214,7 @@ async fn serve(args: ServeArgs, started: Instant) -> Result<(), Failure> {
         lifecycle_interval: (args.lifecycle_interval > 0)
             .then(|| std::time::Duration::from_secs(args.lifecycle_interval.unsigned_abs())),
         events_file: args.events_file,
+        events_endpoint: args.events_endpoint,
     };
     let clock = Clock::new();
     clock.advance(args.clock_offset * 1000);
@@ -225,13 +231,14 @@ async fn serve(args: ServeArgs, started: Instant) -> Result<(), Failure> {
         data_dir.display(),
         if args.ephemeral { " (ephemeral)" } else { "" }
     );
-    match &server.state.config.events_file {
-        Some(path) => println!(
-            "events: appended to {} (and GET http://{addr}/_ecrd/events)",
-            path.display()
-        ),
-        None => println!("events: GET http://{addr}/_ecrd/events"),
+    let mut events = vec![format!("GET http://{addr}/_ecrd/events")];
+    if let Some(path) = &server.state.config.events_file {
+        events.push(format!("appended to {}", path.display()));
     }
+    if let Some(url) = &server.state.config.events_endpoint {
+        events.push(format!("PutEvents to {url}"));
+    }
+    println!("events: {}", events.join(", "));
     println!("log in:");
     println!("  aws ecr get-login-password --endpoint-url http://{addr} | docker login --username AWS --password-stdin {host}");
     server.run(shutdown_signal()).await?;

@@ -21,6 +21,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::core::gc::{self, DataDirLock};
 use crate::core::{CoreError, CoreResult, Namespace, Registry};
+use crate::events::{self, sink::Sink};
 
 /// What every handler can reach.
 pub struct AppState {
@@ -100,6 +101,7 @@ pub struct Server {
     listener: TcpListener,
     /// Held until [`Server::run`] returns: `ecrd gc` refuses a data dir in use.
     lock: DataDirLock,
+    event_sinks: Vec<Sink>,
 }
 
 impl Server {
@@ -109,9 +111,12 @@ impl Server {
         // Before opening: opening sweeps temporary and upload files, which a live server owns.
         let lock = DataDirLock::acquire(&config.data_dir)?
             .ok_or_else(|| CoreError::Io(DataDirLock::in_use(&config.data_dir)))?;
-        if let Some(path) = &config.events_file {
-            // Refuse at start an events file that cannot be written, rather than warn forever.
-            crate::events::sink::check_file(path)?;
+        // Refuse at start an event sink that cannot work, rather than warn forever.
+        let event_sinks = config
+            .event_sinks()
+            .map_err(|e| CoreError::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
+        for sink in &event_sinks {
+            sink.check()?;
         }
         let registry = Registry::open(&config.data_dir, config.durable, clock).await?;
         let tokens = Tokens::load_or_create(&config.data_dir)?;
@@ -136,6 +141,7 @@ impl Server {
             state,
             listener,
             lock,
+            event_sinks,
         })
     }
 
@@ -148,6 +154,7 @@ impl Server {
             state,
             listener,
             lock,
+            event_sinks,
             ..
         } = self;
         let registry = state.registry.clone();
@@ -185,16 +192,26 @@ impl Server {
                 }
             }
         }));
-        if let Some(path) = state.config.events_file.clone() {
+        for sink in event_sinks.clone() {
             background.push(every(Duration::from_millis(200), "delivering events", {
                 let registry = registry.clone();
+                // Warn once when delivery starts failing and once when it works again, not at
+                // every attempt (an endpoint that is down would fill the log).
+                let failing = Arc::new(std::sync::atomic::AtomicBool::new(false));
                 move || {
-                    let (registry, path) = (registry.clone(), path.clone());
+                    let (registry, sink, failing) = (registry.clone(), sink.clone(), failing.clone());
                     async move {
-                        crate::events::sink::deliver_to_file(&registry, &path)
-                            .await
-                            .map(drop)
-                            .map_err(|e| e.to_string())
+                        use std::sync::atomic::Ordering;
+                        match events::sink::deliver(&registry, &sink).await {
+                            Ok(_) if failing.swap(false, Ordering::Relaxed) => {
+                                tracing::info!(?sink, "delivering events again");
+                            }
+                            Err(e) if !failing.swap(true, Ordering::Relaxed) => {
+                                tracing::warn!(?sink, error = %e, "cannot deliver events; retrying");
+                            }
+                            _ => {}
+                        }
+                        Ok(())
                     }
                 }
             }));
@@ -214,7 +231,6 @@ impl Server {
                 }
             }));
         }
-        let events_file = state.config.events_file.clone();
         let app = router(state);
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
@@ -222,9 +238,9 @@ impl Server {
         for task in background {
             task.abort();
         }
-        if let Some(path) = &events_file {
-            if let Err(e) = crate::events::sink::deliver_to_file(&registry, path).await {
-                tracing::warn!(error = %e, "could not deliver the last events");
+        for sink in &event_sinks {
+            if let Err(e) = events::sink::deliver(&registry, sink).await {
+                tracing::warn!(?sink, error = %e, "could not deliver the last events");
             }
         }
         if let Err(e) = registry.close().await {

@@ -547,3 +547,152 @@ async fn an_events_file_that_cannot_be_written_stops_the_start_with_its_name() {
     };
     assert!(error.contains(&missing.display().to_string()), "{error}");
 }
+
+/// A stand-in for EventBridge's API: records every request; the first `fail_first` answer 500.
+struct FakeEventBridge {
+    url: String,
+    calls: std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, Value)>>>,
+}
+
+async fn fake_eventbridge(fail_first: usize) -> FakeEventBridge {
+    use axum::http::StatusCode;
+    let calls: std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, Value)>>> =
+        Default::default();
+    let seen = calls.clone();
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let seen = seen.clone();
+            async move {
+                let request: Value = serde_json::from_str(&body).unwrap_or_default();
+                let entries = request["Entries"].as_array().map_or(0, Vec::len);
+                let mut calls = seen.lock().unwrap();
+                calls.push((headers, request));
+                if calls.len() <= fail_first {
+                    return (StatusCode::INTERNAL_SERVER_ERROR, "try again".to_owned());
+                }
+                let ids: Vec<Value> = (0..entries)
+                    .map(|i| serde_json::json!({"EventId": format!("e-{i}")}))
+                    .collect();
+                (
+                    StatusCode::OK,
+                    serde_json::json!({"FailedEntryCount": 0, "Entries": ids}).to_string(),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    FakeEventBridge { url, calls }
+}
+
+#[tokio::test]
+async fn events_are_put_to_an_eventbridge_endpoint_per_namespace_retried_until_taken() {
+    let bus = fake_eventbridge(1).await;
+    let server = TestServer::start_with(|c| c.events_endpoint = Some(bus.url.clone())).await;
+    server.create_repository("app").await;
+    let basic = server.basic().await;
+    let mut digests = Vec::new();
+    for i in 0..12 {
+        digests.push(push_image(&server, &basic, "app", &format!("t{i}"), &format!("s{i}")).await);
+    }
+    // And one push in another namespace, over the registry API with that namespace's password.
+    let other = server.ecr_as("111111111111", "eu-west-1");
+    other
+        .create_repository()
+        .repository_name("theirs")
+        .send()
+        .await
+        .unwrap();
+    let their_basic = format!(
+        "Basic {}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("AWS:{}", common::password_from(&other).await)
+        )
+    );
+    let theirs = push_image(&server, &their_basic, "theirs", "v1", "t").await;
+
+    // Wait until all 13 PUSHes were taken (after the first call failed).
+    let mut taken = Vec::new();
+    for _ in 0..200 {
+        let calls = bus.calls.lock().unwrap().clone();
+        taken = calls.iter().skip(1).cloned().collect::<Vec<_>>();
+        let entries: usize = taken
+            .iter()
+            .map(|(_, r)| r["Entries"].as_array().map_or(0, Vec::len))
+            .sum();
+        if entries >= 13 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (mut mine, mut their_pushes) = (Vec::new(), Vec::new());
+    for (headers, request) in &taken {
+        assert_eq!(headers["x-amz-target"], "AWSEvents.PutEvents");
+        assert_eq!(headers["content-type"], "application/x-amz-json-1.1");
+        // One namespace per call, named in the credential scope (how LocalStack picks the bus).
+        let auth = headers["authorization"].to_str().unwrap();
+        let (account, repository) = if auth.contains("Credential=111111111111/") {
+            assert!(auth.contains("/eu-west-1/events/aws4_request"), "{auth}");
+            ("111111111111", "theirs")
+        } else {
+            assert!(
+                auth.starts_with("AWS4-HMAC-SHA256 Credential=000000000000/")
+                    && auth.contains("/us-east-1/events/aws4_request"),
+                "{auth}"
+            );
+            ("000000000000", "app")
+        };
+        let entries = request["Entries"].as_array().unwrap();
+        assert!(
+            !entries.is_empty() && entries.len() <= 10,
+            "{}",
+            entries.len()
+        );
+        for entry in entries {
+            assert_eq!(entry["Source"], "aws.ecr");
+            assert_eq!(entry["EventBusName"], "default");
+            assert_eq!(entry["DetailType"], "ECR Image Action");
+            assert!(entry["Time"].as_f64().is_some());
+            assert_eq!(entry["Resources"], serde_json::json!([]));
+            let detail: Value = serde_json::from_str(entry["Detail"].as_str().unwrap()).unwrap();
+            assert_eq!(detail["action-type"], "PUSH");
+            assert_eq!(
+                detail["repository-name"], repository,
+                "an event of {account}"
+            );
+            let digest = detail["image-digest"].as_str().unwrap().to_owned();
+            if account == "111111111111" {
+                their_pushes.push(digest);
+            } else {
+                mine.push(digest);
+            }
+        }
+    }
+    // Every push exactly once after the failed call, in order.
+    assert_eq!(mine, digests);
+    assert_eq!(their_pushes, [theirs]);
+}
+
+#[tokio::test]
+async fn an_events_endpoint_that_is_not_plain_http_stops_the_start() {
+    for url in [
+        "https://events.example",
+        "http://127.0.0.1:4566/path",
+        "not a url",
+    ] {
+        let data = tempfile::tempdir().unwrap();
+        let mut config = ecrd::config::Config::for_tests(data.path().to_owned());
+        config.events_endpoint = Some(url.to_owned());
+        let error = match ecrd::server::Server::bind(config, ecrd::clock::Clock::new()).await {
+            Ok(_) => panic!("ecrd started with events endpoint {url}"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            error.contains("http://host:port") || error.contains(url),
+            "{url}: {error}"
+        );
+    }
+}
