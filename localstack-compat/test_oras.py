@@ -1,10 +1,12 @@
 """oras-py (`oras.provider.Registry`) against ecrd: OCI 1.1 artifacts with a subject, the referrers API."""
 
 import json
+import os
 import urllib.request
 from dataclasses import asdict
 from urllib.parse import quote
 
+import boto3
 import oras.defaults
 import oras.oci
 import oras.provider
@@ -14,6 +16,7 @@ from compat import HOST, aws, registry_password
 from ocilayout import EMPTY_JSON, OCI_EMPTY, OCI_INDEX, OCI_MANIFEST, build_image, sha256
 
 SPDX = "application/spdx+json"
+SIGNATURE = "application/vnd.cncf.notary.signature"
 CYCLONEDX = "application/vnd.cyclonedx+json"
 
 
@@ -244,3 +247,44 @@ def test_oras_referrer_push_and_cleanup_emit_referrer_events(oras_client, repo, 
     urllib.request.urlopen(urllib.request.Request(f"http://{HOST}/_ecrd/lifecycle/run", method="POST"), timeout=30)
     deleted = [e for e in mine() if e["detail"]["action-type"] == "DELETE"]
     assert [(e["detail"]["image-digest"], e["detail"]["image-tag"]) for e in deleted] == [(artifact, "sig")]
+
+
+def test_an_eventbridge_rule_on_referrer_pushes_gets_the_signature(oras_client, repo, subject, tmp_path, monkeypatch):
+    """The launch post's event-driven workflow: an EventBridge rule on `ECR Referrer Action` for one
+    repository, targeting an SQS queue, receives the event of a signature pushed with oras. The bus
+    and the queue are moto's, which ecrd sends its events to (--events-endpoint)."""
+    bus = dict(endpoint_url=os.environ["EVENTS_BUS_ENDPOINT"], region_name="us-east-1")
+    sqs, events = boto3.client("sqs", **bus), boto3.client("events", **bus)
+    name = repo.replace("/", "-")
+    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    pattern = {"source": ["aws.ecr"], "detail-type": ["ECR Referrer Action"], "detail": {"repository-name": [repo]}}
+    events.put_rule(Name=name, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": queue_arn}])
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sig.json").write_bytes(b'{"signature":"for the rule"}')
+    response = oras_client.push(
+        target=f"{HOST}/{repo}:signature",
+        files=[f"sig.json:{SIGNATURE}"],
+        manifest_config=f"no-config-file.json:{SIGNATURE}",
+        subject=subject_of(subject),
+        quiet=True,
+    )
+    assert response.status_code == 201, (response.status_code, response.text)
+    artifact = response.headers["Docker-Content-Digest"]
+
+    received = []
+    for _ in range(20):
+        received += sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1, MaxNumberOfMessages=10).get("Messages", [])
+        if received:
+            break
+    bodies = [json.loads(m["Body"]) for m in received]
+    # Only the referrer: the subject's own push (an Image Action) does not match the rule.
+    assert [(b["detail-type"], b["detail"]["action-type"], b["detail"]["image-digest"]) for b in bodies] == [
+        ("ECR Referrer Action", "PUSH", artifact)
+    ], bodies
+    assert bodies[0]["source"] == "aws.ecr"
+    assert bodies[0]["detail"]["artifact-media-type"] == SIGNATURE
+    assert bodies[0]["detail"]["image-tag"] == "signature"
+
