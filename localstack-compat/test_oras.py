@@ -253,6 +253,8 @@ def test_an_eventbridge_rule_on_referrer_pushes_gets_the_signature(oras_client, 
     """The launch post's event-driven workflow: an EventBridge rule on `ECR Referrer Action` for one
     repository, targeting an SQS queue, receives the event of a signature pushed with oras. The bus
     and the queue are moto's, which ecrd sends its events to (--events-endpoint)."""
+    if not os.environ.get("EVENTS_BUS_ENDPOINT"):
+        pytest.fail("EVENTS_BUS_ENDPOINT is not set: run localstack-compat/run, which starts the bus")
     bus = dict(endpoint_url=os.environ["EVENTS_BUS_ENDPOINT"], region_name="us-east-1")
     sqs, events = boto3.client("sqs", **bus), boto3.client("events", **bus)
     name = repo.replace("/", "-")
