@@ -114,7 +114,7 @@ struct ServeArgs {
     /// Send every ECR event with `PutEvents` to this EventBridge-compatible endpoint, plain
     /// HTTP (e.g. LocalStack: `http://127.0.0.1:4566`), to the default bus of the event's
     /// account and region.
-    #[arg(long, env = "ECRD_EVENTS_ENDPOINT")]
+    #[arg(long, env = "ECRD_EVENTS_ENDPOINT", value_parser = parse_events_endpoint)]
     events_endpoint: Option<String>,
     /// Log format.
     #[arg(long, env = "ECRD_LOG_FORMAT", value_enum, default_value = "text")]
@@ -128,6 +128,10 @@ struct ServeArgs {
 enum LogFormat {
     Text,
     Json,
+}
+
+fn parse_events_endpoint(s: &str) -> Result<String, String> {
+    ecrd::events::sink::EventBridge::parse(s).map(|_| s.to_owned())
 }
 
 fn parse_account(s: &str) -> Result<String, String> {
