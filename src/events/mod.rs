@@ -3,8 +3,8 @@
 //! The core records an event inside the transaction of the change it describes, into the
 //! store's outbox (`events` table): an event exists exactly when its change was committed, and
 //! a change never waits for an event to be delivered. Readers take them from there:
-//! `GET /_ecrd/events` (see `crate::admin`) and, with `--events-file`, [`sink`] appending each
-//! event as one JSON line.
+//! `GET /_ecrd/events` (see `crate::admin`), and the [`sink`]s: `--events-file` (one JSON line
+//! per event) and `--events-endpoint` (`PutEvents` to an EventBridge-compatible endpoint).
 //!
 //! Which events, with which fields (`ecr-behaviour.md` §10; the referrer event as in ECR's OCI 1.1
 //! launch post):
