@@ -696,3 +696,23 @@ async fn an_events_endpoint_that_is_not_plain_http_stops_the_start() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_forced_repository_delete_announces_no_image_deletes() {
+    // ECR's documentation describes no per-image events for DeleteRepository --force; ecrd sends
+    // none (ecr-behaviour.md §5).
+    let server = TestServer::start().await;
+    server.create_repository("doomed").await;
+    let basic = server.basic().await;
+    push_image(&server, &basic, "doomed", "v1", "d").await;
+    let after = last_sequence(&server).await;
+    server
+        .ecr()
+        .delete_repository()
+        .repository_name("doomed")
+        .force(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(details_after(&server, after).await.is_empty());
+}
