@@ -44,12 +44,14 @@ pub struct Repository {
     pub arn: String,
 }
 
+/// The ARN of repository `name` of registry (`account`, `region`).
+pub(crate) fn repository_arn(account: &str, region: &str, name: &str) -> String {
+    format!("arn:aws:ecr:{region}:{account}:repository/{name}")
+}
+
 impl Repository {
     pub(crate) fn from_row(row: RepositoryRow) -> Self {
-        let arn = format!(
-            "arn:aws:ecr:{}:{}:repository/{}",
-            row.region, row.account, row.name
-        );
+        let arn = repository_arn(&row.account, &row.region, &row.name);
         Repository { row, arn }
     }
 

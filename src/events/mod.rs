@@ -136,7 +136,7 @@ pub fn image_scan(
     else {
         return Ok(());
     };
-    let arn = format!("arn:aws:ecr:{region}:{account}:repository/{repository}");
+    let arn = crate::core::repositories::repository_arn(&account, &region, &repository);
     let detail = json!({
         "scan-status": "COMPLETE",
         "repository-name": repository,

@@ -95,16 +95,14 @@ impl Sink {
 pub async fn deliver(registry: &Registry, sink: &Sink) -> CoreResult<usize> {
     let mut delivered = 0;
     loop {
-        let after = registry
-            .store()
-            .read(|c| event_sql::delivered(c, sink.name()))?;
-        let filter = EventFilter {
-            after,
-            ..EventFilter::default()
-        };
-        let rows = registry
-            .store()
-            .read(|c| event_sql::list(c, &filter, BATCH))?;
+        // The cursor and what follows it, in one read.
+        let rows = registry.store().read(|c| {
+            let filter = EventFilter {
+                after: event_sql::delivered(c, sink.name())?,
+                ..EventFilter::default()
+            };
+            event_sql::list(c, &filter, BATCH)
+        })?;
         let Some(last) = rows.last().map(|r| r.seq) else {
             return Ok(delivered);
         };
