@@ -4,21 +4,7 @@
 mod common;
 
 use aws_sdk_ecr::error::ProvideErrorMetadata;
-use common::TestServer;
-
-/// A time ecrd's clock is set to (2027-01-15T08:00:00Z).
-const T0: i64 = 1_800_000_000_000;
-
-/// An SDK time in milliseconds, checked to be `expected` give or take a few seconds: ecrd's clock
-/// keeps running after a test sets it.
-fn near(t: Option<&aws_sdk_ecr::primitives::DateTime>, expected: i64) -> i64 {
-    let millis = t.expect("a time").to_millis().expect("millis");
-    assert!(
-        (millis - expected).abs() < 5_000,
-        "{millis} is not near {expected}"
-    );
-    millis
-}
+use common::{near, TestServer, T0};
 
 fn role(name: &str) -> String {
     format!("arn:aws:iam::000000000000:role/{name}")

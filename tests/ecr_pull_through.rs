@@ -5,22 +5,8 @@ mod common;
 
 use aws_sdk_ecr::error::ProvideErrorMetadata;
 use aws_sdk_ecr::types::{PullThroughCacheRule, UpstreamRegistry};
-use common::{call, TestServer};
+use common::{call, near, TestServer, T0};
 use serde_json::{json, Value};
-
-/// A time ecrd's clock is set to (2027-01-15T08:00:00Z).
-const T0: i64 = 1_800_000_000_000;
-
-/// An SDK time in milliseconds, checked to be `expected` give or take a few seconds: ecrd's clock
-/// keeps running after a test sets it.
-fn near(t: Option<&aws_sdk_ecr::primitives::DateTime>, expected: i64) -> i64 {
-    let millis = t.expect("a time").to_millis().expect("millis");
-    assert!(
-        (millis - expected).abs() < 5_000,
-        "{millis} is not near {expected}"
-    );
-    millis
-}
 
 const DOCKER_SECRET: &str =
     "arn:aws:secretsmanager:us-east-1:000000000000:secret:ecr-pullthroughcache/docker-hub-AbCdEf";
@@ -509,7 +495,14 @@ async fn invalid_rules_are_refused_with_ecr_errors_and_change_nothing() {
         Some("Invalid parameter at 'credentialArn' failed to satisfy constraint: 'at least one of credentialArn and customRoleArn must be specified'")
     );
     assert_eq!(all_rules(&ecr).await, before);
-    assert_eq!(hub.credential_arn(), Some(DOCKER_SECRET));
+    // The stored rule (not the create response, taken before the refused updates) keeps its secret.
+    let stored = all_rules(&ecr).await;
+    let stored_hub = stored
+        .iter()
+        .find(|r| r.ecr_repository_prefix() == Some("hub"))
+        .expect("the hub rule");
+    assert_eq!(stored_hub.credential_arn(), Some(DOCKER_SECRET));
+    assert_eq!(hub.credential_arn(), stored_hub.credential_arn());
 }
 
 #[tokio::test]

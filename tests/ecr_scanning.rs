@@ -10,14 +10,12 @@ use aws_sdk_ecr::types::{
     ScanType, ScanningConfigurationFailureCode, ScanningRepositoryFilter,
     ScanningRepositoryFilterType, TargetStorageClass,
 };
-use common::{call, push_blob, push_image, put_manifest, TestServer};
+use common::{call, push_blob, push_image, put_manifest, TestServer, T0};
 use serde_json::json;
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const DAY_MS: i64 = 24 * 3600 * 1000;
-/// 2027-01-15T08:00:00Z, a time ecrd's clock is set to.
-const T0: i64 = 1_800_000_000_000;
 
 fn by_tag(tag: &str) -> ImageIdentifier {
     ImageIdentifier::builder().image_tag(tag).build()

@@ -9,12 +9,10 @@ use aws_sdk_ecr::types::{
     ArtifactStatusFilter, DescribeImagesFilter, ImageIdentifier, ImageStatus, ImageStatusFilter,
     ListImageReferrersFilter, SubjectIdentifier, TargetStorageClass,
 };
-use common::{push_image, push_referrer, put_manifest, TestServer};
+use common::{push_image, push_referrer, put_manifest, TestServer, T0};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-/// 2027-01-15T08:00:00Z, a time ecrd's clock is set to.
-const T0: i64 = 1_800_000_000_000;
 
 fn by_tag(tag: &str) -> ImageIdentifier {
     ImageIdentifier::builder().image_tag(tag).build()

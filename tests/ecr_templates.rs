@@ -10,22 +10,8 @@ use aws_sdk_ecr::types::{
     ImageTagMutabilityExclusionFilter, ImageTagMutabilityExclusionFilterType, RctAppliedFor,
     RepositoryCreationTemplate, Tag,
 };
-use common::{push_image, put_manifest, TestServer};
+use common::{near, push_image, put_manifest, TestServer, T0};
 use serde_json::{json, Value};
-
-/// A time ecrd's clock is set to (2027-01-15T08:00:00Z).
-const T0: i64 = 1_800_000_000_000;
-
-/// An SDK time in milliseconds, checked to be `expected` give or take a few seconds: ecrd's clock
-/// keeps running after a test sets it.
-fn near(t: Option<&aws_sdk_ecr::primitives::DateTime>, expected: i64) -> i64 {
-    let millis = t.expect("a time").to_millis().expect("millis");
-    assert!(
-        (millis - expected).abs() < 5_000,
-        "{millis} is not near {expected}"
-    );
-    millis
-}
 
 const LIFECYCLE: &str = r#"{"rules":[{"rulePriority":1,"description":"keep ten images","selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":10},"action":{"type":"expire"}}]}"#;
 const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"pull","Effect":"Allow","Principal":{"AWS":["arn:aws:iam::222222222222:root"]},"Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}]}"#;

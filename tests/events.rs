@@ -4,7 +4,7 @@
 mod common;
 
 use aws_sdk_ecr::types::{ImageIdentifier, ImageScanningConfiguration, TargetStorageClass};
-use common::{image_manifest, push_image, push_referrer, put_manifest, TestServer};
+use common::{image_manifest, push_image, push_referrer, put_manifest, run_lifecycle, TestServer};
 use serde_json::Value;
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -302,13 +302,7 @@ async fn lifecycle_expiry_archive_and_restore_are_announced() {
         .await
         .unwrap();
     let after = last_sequence(&server).await;
-    let response = server
-        .http()
-        .post(format!("{}/_ecrd/lifecycle/run", server.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    run_lifecycle(&server).await;
     let got = details_after(&server, after).await;
     assert_eq!(got.len(), 1, "{got:#?}");
     assert_eq!(got[0].1["action-type"], "DELETE");
@@ -516,13 +510,7 @@ async fn a_deleted_subjects_signature_goes_with_a_referrer_delete_event() {
         .send()
         .await
         .unwrap();
-    let response = server
-        .http()
-        .post(format!("{}/_ecrd/lifecycle/run", server.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    run_lifecycle(&server).await;
     let got = details_after(&server, after).await;
     assert_eq!(got.len(), 2, "{got:#?}");
     assert_eq!(got[0].0, "ECR Image Action");
@@ -605,13 +593,7 @@ async fn events_are_put_to_an_eventbridge_endpoint_per_namespace_retried_until_t
         .send()
         .await
         .unwrap();
-    let their_basic = format!(
-        "Basic {}",
-        base64::Engine::encode(
-            &base64::engine::general_purpose::STANDARD,
-            format!("AWS:{}", common::password_from(&other).await)
-        )
-    );
+    let their_basic = common::basic_from(&other).await;
     let theirs = push_image(&server, &their_basic, "theirs", "v1", "t").await;
 
     // Wait until all 13 PUSHes were taken (after the first call failed).

@@ -5,7 +5,7 @@ mod common;
 use aws_sdk_ecr::client::Waiters;
 use aws_sdk_ecr::error::ProvideErrorMetadata;
 use aws_sdk_ecr::types::{ImageActionType, ImageIdentifier, LifecyclePolicyPreviewStatus};
-use common::{push_image, push_referrer, put_manifest, TestServer};
+use common::{push_image, push_referrer, put_manifest, run_lifecycle, TestServer};
 use rand::{Rng, SeedableRng};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -29,17 +29,6 @@ fn any_older_than(days: i64) -> String {
         "selection": {"tagStatus": "any", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": days},
         "action": {"type": "expire"}
     })])
-}
-
-async fn run_lifecycle(server: &TestServer) -> serde_json::Value {
-    let response = server
-        .http()
-        .post(format!("{}/_ecrd/lifecycle/run", server.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
 }
 
 async fn advance_days(server: &TestServer, days: i64) {

@@ -476,11 +476,7 @@ async fn a_token_reaches_only_its_own_account() {
             .await
             .unwrap();
     }
-    let basic_other = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD
-            .encode(format!("AWS:{}", common::password_from(&other).await))
-    );
+    let basic_other = common::basic_from(&other).await;
     let registry = Registry::login(&server).await;
     let registry_other = registry.with_auth(&basic_other);
 

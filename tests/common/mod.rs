@@ -292,3 +292,38 @@ pub async fn call(
     let status = response.status().as_u16();
     (status, response.json().await.expect("JSON answer"))
 }
+
+/// A time ecrd's clock is set to (2027-01-15T08:00:00Z).
+pub const T0: i64 = 1_800_000_000_000;
+
+/// An SDK time in milliseconds, checked to be `expected` give or take a few seconds: ecrd's clock
+/// keeps running after a test sets it.
+pub fn near(t: Option<&aws_sdk_ecr::primitives::DateTime>, expected: i64) -> i64 {
+    let millis = t.expect("a time").to_millis().expect("millis");
+    assert!(
+        (millis - expected).abs() < 5_000,
+        "{millis} is not near {expected}"
+    );
+    millis
+}
+
+/// `POST /_ecrd/lifecycle/run`: applies every lifecycle policy now; returns the report.
+pub async fn run_lifecycle(server: &TestServer) -> serde_json::Value {
+    let response = server
+        .http()
+        .post(format!("{}/_ecrd/lifecycle/run", server.url))
+        .send()
+        .await
+        .expect("lifecycle run");
+    assert_eq!(response.status(), 200);
+    response.json().await.expect("lifecycle report")
+}
+
+/// The registry API's Basic credentials for the namespace `client` calls ECR in.
+pub async fn basic_from(client: &aws_sdk_ecr::Client) -> String {
+    let password = password_from(client).await;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("AWS:{password}"))
+    )
+}
