@@ -163,13 +163,12 @@ pub fn delete_id(
     };
     let manifest = &found.manifest;
     let whole_image = id.digest.is_some() || found.tags.len() <= 1;
-    let removed = if whole_image && manifest_sql::is_child_of_an_index(c, manifest.id)? {
-        if id.digest.is_some() {
-            return Ok(Err(FailureCode::ImageReferencedByManifestList));
-        }
-        // Untagging a child of an index is fine; the image itself must stay.
-        untag(c, repository_id, manifest, found.requested_tag.as_deref())?
-    } else if !whole_image {
+    let listed = whole_image && manifest_sql::is_child_of_an_index(c, manifest.id)?;
+    if listed && id.digest.is_some() {
+        return Ok(Err(FailureCode::ImageReferencedByManifestList));
+    }
+    // Untagging a child of an index by its last tag is fine; the image itself must stay.
+    let removed = if listed || !whole_image {
         untag(c, repository_id, manifest, found.requested_tag.as_deref())?
     } else {
         manifest_sql::delete(c, manifest.id)?;

@@ -156,6 +156,10 @@ impl Registry {
         if let Some(row) = self.store.read(|c| repo_sql::get(c, ns, name))? {
             return Ok(row);
         }
+        if front == PushFront::Api {
+            // The ECR API never creates repositories: no write transaction to find that out.
+            return Err(not_found(ns, name));
+        }
         let (ns, name, now) = (ns.clone(), name.to_owned(), self.clock.now_millis());
         self.store
             .write(move |c| repository_for_push_in(c, &ns, &name, front, now))

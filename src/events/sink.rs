@@ -161,12 +161,17 @@ impl EventBridge {
         let entries: Vec<Value> = rows
             .iter()
             .map(|row| {
-                let event = super::envelope(row);
+                // The stored detail is already the JSON text PutEvents takes.
+                let resources: Value = row
+                    .resources
+                    .as_deref()
+                    .and_then(|r| serde_json::from_str(r).ok())
+                    .unwrap_or_else(|| json!([]));
                 json!({
                     "Source": "aws.ecr",
                     "DetailType": row.detail_type,
-                    "Detail": event["detail"].to_string(),
-                    "Resources": event["resources"],
+                    "Detail": row.detail,
+                    "Resources": resources,
                     "Time": row.at as f64 / 1000.0,
                     "EventBusName": "default",
                 })
