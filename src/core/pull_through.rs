@@ -14,7 +14,7 @@ use regex::Regex;
 
 use super::error::SettingError;
 use super::names::RepositoryPrefix;
-use super::templates::{check_custom_role_arn, parse_prefix};
+use super::templates::{check_custom_role_arn, invalid, parse_prefix};
 use super::{CoreError, CoreResult, Namespace, Registry};
 use crate::store::registry::{self as registry_sql, Kind, PullThroughCacheRule};
 
@@ -135,12 +135,6 @@ pub struct RuleValidation {
 
 fn unsupported(why: String) -> CoreError {
     SettingError::UnsupportedUpstreamRegistry(why).into()
-}
-
-fn invalid(member: &str, why: &str) -> CoreError {
-    CoreError::InvalidParameter(format!(
-        "Invalid parameter at '{member}' failed to satisfy constraint: '{why}'"
-    ))
 }
 
 fn not_found(ns: &Namespace, prefix: &str) -> CoreError {

@@ -48,7 +48,8 @@ pub struct TemplateChange {
     pub custom_role_arn: Option<String>,
 }
 
-fn invalid(member: &str, why: impl std::fmt::Display) -> CoreError {
+/// InvalidParameterException in ECR's constraint wording, for `member`.
+pub(crate) fn invalid(member: &str, why: impl std::fmt::Display) -> CoreError {
     CoreError::InvalidParameter(format!(
         "Invalid parameter at '{member}' failed to satisfy constraint: '{why}'"
     ))
