@@ -132,20 +132,27 @@ const READ_CHUNK: usize = STRIDE;
 /// which costs less than tokio's file I/O, a thread hand-off per small read. Chunks are read into
 /// reused buffers (the blob writer's spare strides), handed back when the socket is done with them.
 pub fn read_range(
-    file: File,
+    mut file: File,
     start: u64,
     len: u64,
 ) -> impl futures_util::Stream<Item = io::Result<Bytes>> {
     let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(4);
     tokio::task::spawn_blocking(move || {
-        use std::os::unix::fs::FileExt;
-        let read = || -> io::Result<()> {
+        use std::io::{Read, Seek};
+        let mut read = || -> io::Result<()> {
             let (mut at, end) = (start, start.saturating_add(len));
+            file.seek(io::SeekFrom::Start(start))?;
             while at < end {
                 let n = (end - at).min(READ_CHUNK as u64) as usize;
                 let mut chunk = SpareChunk(take_spare());
-                chunk.0.resize(n, 0);
-                file.read_exact_at(&mut chunk.0, at)?;
+                // Reads into the buffer's spare capacity: no zero-fill of 1 MiB before each read.
+                (&mut file).take(n as u64).read_to_end(&mut chunk.0)?;
+                if chunk.0.len() != n {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "blob file shorter than its record",
+                    ));
+                }
                 at += n as u64;
                 if tx.blocking_send(Ok(Bytes::from_owner(chunk))).is_err() {
                     return Ok(()); // the client went away
