@@ -153,11 +153,11 @@ pub struct DeletedImageId {
 /// `DELETE` event per removed id.
 pub fn delete_id(
     c: &Conn,
-    repository_id: i64,
+    repo: &RepositoryRow,
     id: &ImageId,
     now: Millis,
 ) -> CoreResult<Result<Vec<DeletedImageId>, FailureCode>> {
-    let found = match resolve(c, repository_id, id)? {
+    let found = match resolve(c, repo.id, id)? {
         Ok(found) => found,
         Err(code) => return Ok(Err(code)),
     };
@@ -169,7 +169,7 @@ pub fn delete_id(
     }
     // Untagging a child of an index by its last tag is fine; the image itself must stay.
     let removed = if listed || !whole_image {
-        untag(c, repository_id, manifest, found.requested_tag.as_deref())?
+        untag(c, repo.id, manifest, found.requested_tag.as_deref())?
     } else {
         manifest_sql::delete(c, manifest.id)?;
         if found.tags.is_empty() {
@@ -191,7 +191,7 @@ pub fn delete_id(
     for gone in &removed {
         events::image_action(
             c,
-            repository_id,
+            repo,
             now,
             ImageAction::Delete,
             manifest.into(),
@@ -366,7 +366,7 @@ impl Registry {
                 let repo = super::repository_in(c, &ns, &repo)?;
                 let mut batch = Batch::default();
                 for id in ids {
-                    match delete_id(c, repo.id, &id, now)? {
+                    match delete_id(c, &repo, &id, now)? {
                         Ok(removed) => batch.done.extend(removed),
                         Err(code) => batch.failures.push(ImageFailure { id, code }),
                     }

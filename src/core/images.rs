@@ -287,7 +287,7 @@ fn store_manifest(
         tags => tags.iter().map(|t| Some(t.as_str())).collect(),
     };
     for tag in tags {
-        events::image_action(c, repo_id, now, ImageAction::Push, pushed, tag)?;
+        events::image_action(c, &repo.row, now, ImageAction::Push, pushed, tag)?;
     }
     match &existing {
         None => scanning::scan_on_arrival(

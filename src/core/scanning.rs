@@ -186,17 +186,17 @@ pub(crate) fn scan_on_arrival(
     let config = configuration_in(c, &ns)?;
     if config.scan_type == "BASIC" && repository_scanning(&config, repo).frequency == "SCAN_ON_PUSH"
     {
-        complete_scan(c, repo.id, manifest_id, now)?;
+        complete_scan(c, repo, manifest_id, now)?;
     }
     Ok(())
 }
 
 /// A basic scan of the image completes (at once, with no findings): recorded, with its event.
-fn complete_scan(c: &Conn, repository_id: i64, manifest_id: i64, now: Millis) -> CoreResult<()> {
+fn complete_scan(c: &Conn, repo: &RepositoryRow, manifest_id: i64, now: Millis) -> CoreResult<()> {
     manifest_sql::set_scan_completed(c, manifest_id, Some(now))?;
     let digest = manifest_sql::digest_of(c, manifest_id)?;
     let tags = manifest_sql::tags_of(c, manifest_id)?;
-    events::image_scan(c, repository_id, now, &digest, &tags)?;
+    events::image_scan(c, repo, now, &digest, &tags)?;
     Ok(())
 }
 
@@ -237,7 +237,7 @@ impl Registry {
                 {
                     return Err(ScanError::QuotaExceeded.into());
                 }
-                complete_scan(c, row.id, m.id, now)?;
+                complete_scan(c, &row, m.id, now)?;
                 found.manifest.scan_completed_at = Some(now);
                 Ok(found)
             })

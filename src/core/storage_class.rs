@@ -88,7 +88,7 @@ fn active_parent(c: &Conn, manifest_id: i64) -> CoreResult<Option<ManifestRow>> 
 /// Archives an image and, transitively, its active referrers (but none an active index lists).
 pub(crate) fn archive(
     c: &Conn,
-    repository_id: i64,
+    repo: &RepositoryRow,
     manifest_id: i64,
     now: Millis,
 ) -> CoreResult<()> {
@@ -98,15 +98,8 @@ pub(crate) fn archive(
             continue;
         };
         manifest_sql::set_archived(c, id, now)?;
-        events::image_action(
-            c,
-            repository_id,
-            now,
-            ImageAction::Archive,
-            (&row).into(),
-            None,
-        )?;
-        for referrer in manifest_sql::referrer_rows(c, repository_id, &row.digest)? {
+        events::image_action(c, repo, now, ImageAction::Archive, (&row).into(), None)?;
+        for referrer in manifest_sql::referrer_rows(c, repo.id, &row.digest)? {
             if referrer.status == "ACTIVE" && active_parent(c, referrer.id)?.is_none() {
                 queue.push(referrer.id);
             }
@@ -127,7 +120,7 @@ fn restore(c: &Conn, repo: &RepositoryRow, manifest_id: i64, now: Millis) -> Cor
             continue;
         }
         manifest_sql::set_activated(c, id, now)?;
-        events::image_action(c, repo.id, now, ImageAction::Restore, (&row).into(), None)?;
+        events::image_action(c, repo, now, ImageAction::Restore, (&row).into(), None)?;
         manifest_sql::set_scan_completed(c, id, None)?;
         scanning::scan_on_arrival(
             c,
@@ -182,7 +175,7 @@ impl Registry {
                 let status = match target {
                     StorageClass::Archive => {
                         check_archivable(c, m)?;
-                        archive(c, row.id, m.id, now)?;
+                        archive(c, &row, m.id, now)?;
                         "ARCHIVED"
                     }
                     StorageClass::Standard => {

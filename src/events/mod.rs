@@ -26,6 +26,7 @@ use crate::clock::Millis;
 use crate::core::Registry;
 use crate::store::events::{self as event_sql, EventFilter, EventRow};
 use crate::store::manifests::ManifestRow;
+use crate::store::repositories::RepositoryRow;
 use crate::store::{Conn, StoreError};
 
 /// Events kept in the outbox; older ones are trimmed by the delivery task.
@@ -64,23 +65,19 @@ impl<'a> From<&'a ManifestRow> for ImageFacts<'a> {
     }
 }
 
-/// Records an image or referrer event of repository `repository_id`; `tag` is the tag the action
-/// was about (`None`: the image by digest).
+/// Records an image or referrer event of `repo`; `tag` is the tag the action was about (`None`:
+/// the image by digest).
 pub fn image_action(
     c: &Conn,
-    repository_id: i64,
+    repo: &RepositoryRow,
     now: Millis,
     action: ImageAction,
     image: ImageFacts<'_>,
     tag: Option<&str>,
 ) -> Result<(), StoreError> {
-    let Some((account, region, repository)) = event_sql::repository_identity(c, repository_id)?
-    else {
-        return Ok(());
-    };
     let mut detail = Map::new();
     detail.insert("result".into(), json!("SUCCESS"));
-    detail.insert("repository-name".into(), json!(repository));
+    detail.insert("repository-name".into(), json!(repo.name));
     detail.insert("image-digest".into(), json!(image.digest));
     let action_type = match action {
         ImageAction::Push => "PUSH",
@@ -114,49 +111,32 @@ pub fn image_action(
     } else {
         "ECR Image Action"
     };
-    record(
-        c,
-        (&account, &region),
-        now,
-        detail_type,
-        Vec::new(),
-        Value::Object(detail),
-    )
+    record(c, repo, now, detail_type, Vec::new(), Value::Object(detail))
 }
 
 /// Records the completion of a basic scan of `digest` (no findings: ecrd scans nothing).
 pub fn image_scan(
     c: &Conn,
-    repository_id: i64,
+    repo: &RepositoryRow,
     now: Millis,
     digest: &str,
     tags: &[String],
 ) -> Result<(), StoreError> {
-    let Some((account, region, repository)) = event_sql::repository_identity(c, repository_id)?
-    else {
-        return Ok(());
-    };
-    let arn = crate::core::repositories::repository_arn(&account, &region, &repository);
+    let arn = crate::core::repositories::repository_arn(&repo.account, &repo.region, &repo.name);
     let detail = json!({
         "scan-status": "COMPLETE",
-        "repository-name": repository,
+        "repository-name": repo.name,
         "image-digest": digest,
         "image-tags": tags,
         "finding-severity-counts": {},
     });
-    record(
-        c,
-        (&account, &region),
-        now,
-        "ECR Image Scan",
-        vec![arn],
-        detail,
-    )
+    record(c, repo, now, "ECR Image Scan", vec![arn], detail)
 }
 
+/// Events go to the account and region of the repository they are about.
 fn record(
     c: &Conn,
-    (account, region): (&str, &str),
+    repo: &RepositoryRow,
     now: Millis,
     detail_type: &str,
     resources: Vec<String>,
@@ -167,8 +147,8 @@ fn record(
         &EventRow {
             seq: 0,
             id: *uuid::Uuid::new_v4().as_bytes(),
-            account: account.to_owned(),
-            region: region.to_owned(),
+            account: repo.account.clone(),
+            region: repo.region.clone(),
             detail_type: detail_type.to_owned(),
             at: now,
             resources: (!resources.is_empty()).then(|| json!(resources).to_string()),

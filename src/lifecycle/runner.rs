@@ -14,6 +14,7 @@ use crate::core::catalog::{self, ImageId};
 use crate::core::storage_class;
 use crate::core::{CoreError, Namespace, Registry};
 use crate::store::lifecycle as sql;
+use crate::store::repositories::{self as repository_sql, RepositoryRow};
 use crate::store::{Conn, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -243,23 +244,23 @@ pub struct Scope {
 /// Applies every policy in scope now.
 pub async fn run(registry: &Registry, scope: &Scope) -> Result<RunReport> {
     registry.flush_pulls().await?;
-    let repositories = registry.store().read(sql::all_repositories)?;
+    let repositories = registry.store().read(repository_sql::all)?;
     let mut report = RunReport::default();
-    for (id, account, region, name) in repositories {
+    for repo in repositories {
         if scope
             .namespace
             .as_ref()
-            .is_some_and(|ns| ns.account != account || ns.region != region)
+            .is_some_and(|ns| ns.account != repo.account || ns.region != repo.region)
         {
             continue;
         }
-        if scope.repository.as_ref().is_some_and(|r| *r != name) {
+        if scope.repository.as_ref().is_some_and(|r| *r != repo.name) {
             continue;
         }
         let now = registry.clock().now_millis();
         let one = registry
             .store()
-            .write(move |c| run_repository(c, id, now))
+            .write(move |c| run_repository(c, &repo, now))
             .await?;
         report.repositories += 1;
         report.expired.extend(one.expired);
@@ -280,15 +281,16 @@ pub async fn run(registry: &Registry, scope: &Scope) -> Result<RunReport> {
     Ok(report)
 }
 
-fn delete(c: &Conn, repository_id: i64, digest: &str, now: Millis) -> Result<bool> {
+fn delete(c: &Conn, repo: &RepositoryRow, digest: &str, now: Millis) -> Result<bool> {
     let id = ImageId {
         digest: Some(digest.to_owned()),
         tag: None,
     };
-    Ok(catalog::delete_id(c, repository_id, &id, now)?.is_ok())
+    Ok(catalog::delete_id(c, repo, &id, now)?.is_ok())
 }
 
-fn run_repository(c: &Conn, repository_id: i64, now: Millis) -> Result<RunReport> {
+fn run_repository(c: &Conn, repo: &RepositoryRow, now: Millis) -> Result<RunReport> {
+    let repository_id = repo.id;
     let mut report = RunReport::default();
     // A policy that no longer parses (it was valid when stored) is skipped, not fatal.
     let policy = sql::policy(c, repository_id)?.and_then(|(text, _)| policy::parse(&text).ok());
@@ -297,14 +299,14 @@ fn run_repository(c: &Conn, repository_id: i64, now: Millis) -> Result<RunReport
         for decision in decisions {
             match decision.action {
                 Action::Expire => {
-                    if delete(c, repository_id, &decision.digest, now)? {
+                    if delete(c, repo, &decision.digest, now)? {
                         report.expired.push(decision.digest);
                     }
                 }
                 Action::Transition => {
                     if let Some((id, _)) = images.iter().find(|(_, f)| f.digest == decision.digest)
                     {
-                        storage_class::archive(c, repository_id, *id, now)?;
+                        storage_class::archive(c, repo, *id, now)?;
                         report.archived.push(decision.digest);
                     }
                 }
@@ -318,7 +320,7 @@ fn run_repository(c: &Conn, repository_id: i64, now: Millis) -> Result<RunReport
         for id in sql::orphaned_referrers(c, repository_id)? {
             let digest = crate::store::manifests::digest_of(c, id)?;
             // An orphan an index still lists stays until the index goes.
-            if delete(c, repository_id, &digest, now)? {
+            if delete(c, repo, &digest, now)? {
                 report.referrers_removed.push(digest);
                 removed_any = true;
             }

@@ -28,17 +28,6 @@ pub struct EventFilter {
     pub detail_type: Option<String>,
 }
 
-/// The account, region and name of a repository (events carry them, not the row id).
-pub fn repository_identity(
-    conn: &Connection,
-    repository_id: i64,
-) -> Result<Option<(String, String, String)>, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT account, region, name FROM repositories WHERE id = ?1")?
-        .query_row([repository_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?)
-}
-
 /// Appends an event (its `seq` is ignored: the next one is taken).
 pub fn insert(conn: &Connection, e: &EventRow) -> Result<(), StoreError> {
     conn.prepare_cached(

@@ -37,17 +37,6 @@ pub fn set_evaluated(conn: &Connection, repository_id: i64, at: i64) -> Result<(
     Ok(())
 }
 
-/// Every repository: id, account, region, name.
-pub fn all_repositories(
-    conn: &Connection,
-) -> Result<Vec<(i64, String, String, String)>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, account, region, name FROM repositories ORDER BY account, region, name",
-    )?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
 /// What lifecycle evaluation needs of an image.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ImageFactsRow {

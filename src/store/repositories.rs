@@ -75,6 +75,14 @@ pub fn get(
         .optional()?)
 }
 
+/// Every repository, by account, region and name.
+pub fn all(conn: &Connection) -> Result<Vec<RepositoryRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM repositories ORDER BY account, region, name");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Repositories of a namespace in name order, strictly after `after`, at most `limit`.
 pub fn list(
     conn: &Connection,
