@@ -157,6 +157,13 @@ async fn invalid_principals_and_the_quota_are_refused_and_change_nothing() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("LimitExceededException"));
+    assert_eq!(
+        err.message(),
+        Some(
+            "The registry with id '000000000000' already has the maximum number of pull time \
+             update exclusions (100)"
+        )
+    );
     let all = listed(&ecr, 1000).await;
     assert_eq!(all.len(), 100);
     assert!(!all.contains(&role("one-too-many")));

@@ -525,6 +525,13 @@ async fn a_registry_holds_at_most_fifty_rules() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("LimitExceededException"));
+    assert_eq!(
+        err.message(),
+        Some(
+            "The registry with id '000000000000' already has the maximum number of pull through \
+             cache rules (50)"
+        )
+    );
     assert_eq!(all_rules(&ecr).await.len(), 50);
     // Two full pages of 25.
     let first = ecr

@@ -386,6 +386,42 @@ async fn invalid_templates_are_refused_with_ecr_errors_and_change_nothing() {
 /// A registry-API push to a repository that does not exist creates it from the CREATE_ON_PUSH
 /// template with the longest prefix covering its name, with all the template's settings.
 #[tokio::test]
+async fn a_registry_holds_at_most_a_hundred_templates() {
+    let server = TestServer::start().await;
+    let ecr = server.ecr();
+    for i in 0..100 {
+        create_bare(&ecr, &format!("team{i:03}"), RctAppliedFor::Replication).await;
+    }
+    let err = ecr
+        .create_repository_creation_template()
+        .prefix("team100")
+        .applied_for(RctAppliedFor::Replication)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("LimitExceededException"));
+    assert_eq!(
+        err.message(),
+        Some(
+            "The registry with id '000000000000' already has the maximum number of repository \
+             creation templates (100)"
+        )
+    );
+    let all = all_templates(&ecr).await;
+    assert_eq!(all.len(), 100);
+    assert!(!prefixes(&all).contains(&"team100"));
+    // A prefix that is taken is reported as such, even at the limit.
+    let err = ecr
+        .create_repository_creation_template()
+        .prefix("team000")
+        .applied_for(RctAppliedFor::Replication)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("TemplateAlreadyExistsException"));
+}
+
+#[tokio::test]
 async fn pushes_create_repositories_from_create_on_push_templates() {
     let server = TestServer::start().await;
     let ecr = server.ecr();

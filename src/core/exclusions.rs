@@ -8,6 +8,7 @@
 //! with the list.
 
 use super::error::SettingError;
+use super::settings::{insert_new, Quota};
 use super::{CoreResult, Namespace, Registry};
 use crate::store::registry::{self as registry_sql, Kind, PullTimeExclusion};
 
@@ -24,24 +25,26 @@ impl Registry {
         let (ns, principal, now) = (ns.clone(), principal.to_owned(), self.clock.now_millis());
         self.store
             .write(move |c| {
-                let kind = Kind::PullTimeExclusion;
-                if registry_sql::document(c, &ns, kind, &principal)?.is_some() {
-                    return Err(SettingError::ExclusionAlreadyExists {
-                        principal,
-                        registry_id: ns.account,
-                    }
-                    .into());
-                }
-                if registry_sql::documents(c, &ns, kind)?.len() >= MAX_EXCLUSIONS {
-                    return Err(SettingError::LimitExceeded(format!(
-                        "The registry with id '{}' already has the maximum number of pull time \
-                         update exclusions ({MAX_EXCLUSIONS})",
-                        ns.account
-                    ))
-                    .into());
-                }
                 let exclusion = PullTimeExclusion { created_at: now };
-                registry_sql::put(c, &ns, kind, &principal, &exclusion, now)?;
+                let quota = Quota {
+                    limit: MAX_EXCLUSIONS,
+                    what: "pull time update exclusions",
+                };
+                insert_new(
+                    c,
+                    &ns,
+                    (Kind::PullTimeExclusion, &principal),
+                    &exclusion,
+                    now,
+                    quota,
+                    || {
+                        SettingError::ExclusionAlreadyExists {
+                            principal: principal.clone(),
+                            registry_id: ns.account.clone(),
+                        }
+                        .into()
+                    },
+                )?;
                 Ok(now)
             })
             .await

@@ -14,6 +14,7 @@ use regex::Regex;
 
 use super::error::SettingError;
 use super::names::RepositoryPrefix;
+use super::settings::{insert_new, Quota};
 use super::templates::{check_custom_role_arn, invalid, parse_prefix};
 use super::{CoreError, CoreResult, Namespace, Registry};
 use crate::store::registry::{self as registry_sql, Kind, PullThroughCacheRule};
@@ -279,23 +280,25 @@ impl Registry {
         let ns = ns.clone();
         self.store
             .write(move |c| {
-                let kind = Kind::PullThroughCacheRule;
-                if registry_sql::document(c, &ns, kind, prefix.key())?.is_some() {
-                    return Err(SettingError::PullThroughCacheRuleAlreadyExists {
-                        prefix: rule.ecr_repository_prefix,
-                        registry_id: ns.account,
-                    }
-                    .into());
-                }
-                if registry_sql::documents(c, &ns, kind)?.len() >= MAX_RULES {
-                    return Err(SettingError::LimitExceeded(format!(
-                        "The registry with id '{}' already has the maximum number of pull \
-                         through cache rules ({MAX_RULES})",
-                        ns.account
-                    ))
-                    .into());
-                }
-                registry_sql::put(c, &ns, kind, prefix.key(), &rule, now)?;
+                let quota = Quota {
+                    limit: MAX_RULES,
+                    what: "pull through cache rules",
+                };
+                insert_new(
+                    c,
+                    &ns,
+                    (Kind::PullThroughCacheRule, prefix.key()),
+                    &rule,
+                    now,
+                    quota,
+                    || {
+                        SettingError::PullThroughCacheRuleAlreadyExists {
+                            prefix: rule.ecr_repository_prefix.clone(),
+                            registry_id: ns.account.clone(),
+                        }
+                        .into()
+                    },
+                )?;
                 Ok(rule)
             })
             .await

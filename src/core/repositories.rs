@@ -22,6 +22,9 @@ pub struct NewRepository {
     pub resource_tags: Vec<(String, String)>,
 }
 
+/// The encryption of a repository (or template) that names none: Amazon S3-managed keys.
+pub const DEFAULT_ENCRYPTION: &str = "AES256";
+
 impl NewRepository {
     /// A repository with ECR's defaults.
     pub fn named(name: impl Into<String>) -> Self {
@@ -30,7 +33,7 @@ impl NewRepository {
             tag_mutability: TagMutability::Mutable,
             exclusion_filters: Vec::new(),
             scan_on_push: false,
-            encryption_type: "AES256".into(),
+            encryption_type: DEFAULT_ENCRYPTION.into(),
             kms_key: None,
             resource_tags: Vec::new(),
         }
@@ -141,7 +144,7 @@ pub fn resource_tag_set(mut tags: Vec<(String, String)>) -> CoreResult<Vec<(Stri
 
 /// Checks an encryption setting: a KMS key goes only with KMS encryption.
 pub fn check_encryption(encryption_type: &str, kms_key: Option<&str>) -> CoreResult<()> {
-    if encryption_type == "AES256" && kms_key.is_some() {
+    if encryption_type == DEFAULT_ENCRYPTION && kms_key.is_some() {
         return Err(CoreError::InvalidParameter(
             "Invalid parameter at 'encryptionConfiguration' failed to satisfy constraint: \
              'kmsKey can only be specified when encryptionType is KMS or KMS_DSSE'"

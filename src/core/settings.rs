@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use super::catalog::{self, FoundImage, ImageId};
+use super::error::SettingError;
 use super::{CoreError, CoreResult, Namespace, Registry};
 use crate::store::registry::{
     self as registry_sql, Kind, ReplicationConfiguration, ReplicationDestination,
@@ -61,6 +62,38 @@ pub(crate) fn account_setting_in(c: &Conn, ns: &Namespace, name: &str) -> CoreRe
     let setting = account_setting(name)?;
     let stored: Option<String> = registry_sql::get(c, ns, Kind::AccountSetting, setting.name)?;
     Ok(stored.unwrap_or_else(|| setting.default.to_owned()))
+}
+
+/// How many of a kind of registry setting a registry may hold, and what ECR calls them in the
+/// LimitExceededException.
+pub(crate) struct Quota {
+    pub limit: usize,
+    pub what: &'static str,
+}
+
+/// Stores a new registry setting under `key`, inside a transaction: `exists()` when the key is
+/// taken, LimitExceededException when the registry already holds `quota.limit` of this kind.
+pub(crate) fn insert_new<T: serde::Serialize>(
+    c: &Conn,
+    ns: &Namespace,
+    (kind, key): (Kind, &str),
+    value: &T,
+    now: i64,
+    quota: Quota,
+    exists: impl FnOnce() -> CoreError,
+) -> CoreResult<()> {
+    if registry_sql::document(c, ns, kind, key)?.is_some() {
+        return Err(exists());
+    }
+    if registry_sql::count(c, ns, kind)? >= quota.limit {
+        return Err(SettingError::LimitExceeded(format!(
+            "The registry with id '{}' already has the maximum number of {} ({})",
+            ns.account, quota.what, quota.limit
+        ))
+        .into());
+    }
+    registry_sql::put(c, ns, kind, key, value, now)?;
+    Ok(())
 }
 
 /// ECR's limit on distinct destinations across all replication rules of a registry.

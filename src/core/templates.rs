@@ -16,7 +16,9 @@ use super::names::{role_arn_account, RepositoryPrefix};
 use super::policies::{check_policy, PolicyKind};
 use super::repositories::{
     self, check_encryption, check_mutability, resource_tag_set, NewRepository, Repository,
+    DEFAULT_ENCRYPTION,
 };
+use super::settings::{insert_new, Quota};
 use super::{CoreError, CoreResult, Namespace, Registry};
 use crate::lifecycle::policy as lifecycle_policy;
 use crate::store::registry::{self as registry_sql, CreationTemplate, Kind};
@@ -36,8 +38,8 @@ pub const MAX_TEMPLATES: usize = 100;
 #[derive(Clone, Debug, Default)]
 pub struct TemplateChange {
     pub description: Option<String>,
-    /// `(encryptionType, kmsKey)`.
-    pub encryption: Option<(String, Option<String>)>,
+    /// `(encryptionType, kmsKey)`; without a type, [`DEFAULT_ENCRYPTION`].
+    pub encryption: Option<(Option<String>, Option<String>)>,
     pub resource_tags: Option<Vec<(String, String)>>,
     /// Given alone, it clears the exclusion filters (they belong to the mutability setting).
     pub tag_mutability: Option<TagMutability>,
@@ -94,7 +96,7 @@ fn changed(
         template.description = non_empty(description);
     }
     if let Some((encryption_type, kms_key)) = change.encryption {
-        template.encryption_type = encryption_type;
+        template.encryption_type = encryption_type.unwrap_or_else(|| DEFAULT_ENCRYPTION.to_owned());
         template.kms_key = kms_key.and_then(non_empty);
     }
     if let Some(tags) = change.resource_tags {
@@ -183,7 +185,7 @@ impl Registry {
         let fresh = CreationTemplate {
             prefix: prefix.to_owned(),
             description: None,
-            encryption_type: "AES256".into(),
+            encryption_type: DEFAULT_ENCRYPTION.into(),
             kms_key: None,
             resource_tags: Vec::new(),
             tag_mutability: TagMutability::Mutable.as_str().to_owned(),
@@ -199,23 +201,25 @@ impl Registry {
         let ns = ns.clone();
         self.store
             .write(move |c| {
-                let kind = Kind::CreationTemplate;
-                if registry_sql::document(c, &ns, kind, key.key())?.is_some() {
-                    return Err(SettingError::TemplateAlreadyExists {
-                        prefix: template.prefix,
-                        registry_id: ns.account,
-                    }
-                    .into());
-                }
-                if registry_sql::documents(c, &ns, kind)?.len() >= MAX_TEMPLATES {
-                    return Err(SettingError::LimitExceeded(format!(
-                        "The registry with id '{}' already has the maximum number of repository \
-                         creation templates ({MAX_TEMPLATES})",
-                        ns.account
-                    ))
-                    .into());
-                }
-                registry_sql::put(c, &ns, kind, key.key(), &template, now)?;
+                let quota = Quota {
+                    limit: MAX_TEMPLATES,
+                    what: "repository creation templates",
+                };
+                insert_new(
+                    c,
+                    &ns,
+                    (Kind::CreationTemplate, key.key()),
+                    &template,
+                    now,
+                    quota,
+                    || {
+                        SettingError::TemplateAlreadyExists {
+                            prefix: template.prefix.clone(),
+                            registry_id: ns.account.clone(),
+                        }
+                        .into()
+                    },
+                )?;
                 Ok(template)
             })
             .await

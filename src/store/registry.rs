@@ -190,6 +190,17 @@ pub fn documents(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// How many documents of a kind the registry holds.
+pub fn count(conn: &Connection, ns: &Namespace, kind: Kind) -> Result<usize, StoreError> {
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM registry_settings \
+             WHERE account = ?1 AND region = ?2 AND kind = ?3",
+        )?
+        .query_row(params![ns.account, ns.region, kind.as_str()], |r| r.get(0))?;
+    Ok(n as usize)
+}
+
 /// Removes a document; returns it, if there was one.
 pub fn delete_document(
     conn: &Connection,

@@ -53,12 +53,9 @@ fn template_shape(template: stored::CreationTemplate) -> RepositoryCreationTempl
 fn change(input: UpdateRepositoryCreationTemplateRequest) -> Result<TemplateChange> {
     Ok(TemplateChange {
         description: input.description,
-        encryption: input.encryption_configuration.map(|e| {
-            let kind = e
-                .encryption_type
-                .map_or_else(|| "AES256".to_owned(), |t| t.as_str().to_owned());
-            (kind, e.kms_key)
-        }),
+        encryption: input
+            .encryption_configuration
+            .map(|e| (e.encryption_type.map(|t| t.as_str().to_owned()), e.kms_key)),
         resource_tags: input.resource_tags.map(resource_tags).transpose()?,
         tag_mutability: input
             .image_tag_mutability
