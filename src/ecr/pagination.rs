@@ -38,9 +38,10 @@ pub fn page_size(max_results: Option<i32>) -> usize {
     max_results.map_or(100, |n| n.max(1) as usize)
 }
 
-/// One page of an in-memory list sorted by a unique key: the items after the token's key, at
-/// most `limit`, and the token for the next page (none on the last). An item deleted since the
-/// token was made does not end the walk: the page starts at the first key after it.
+/// One page of an in-memory list, in the order of a unique key: the items after the token's
+/// key, at most `limit`, and the token for the next page (none on the last). The walk follows
+/// the key whatever order `items` come in, so an item deleted (or filtered out) since the token
+/// was made does not end it or skip others: the page starts at the first key after it.
 pub fn page_after<T: Clone>(
     op: &str,
     items: &[T],
@@ -48,19 +49,70 @@ pub fn page_after<T: Clone>(
     token: Option<&str>,
     limit: usize,
 ) -> Result<(Vec<T>, Option<String>), EcrError> {
+    let mut keyed: Vec<(String, &T)> = items.iter().map(|i| (key(i), i)).collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
     let start = match token {
         Some(token) => {
             let after = decode(op, token)?;
-            items
-                .iter()
-                .position(|i| key(i) == after)
-                .map_or_else(|| items.partition_point(|i| key(i) <= after), |p| p + 1)
+            keyed.partition_point(|(k, _)| *k <= after)
         }
         None => 0,
     };
-    let page: Vec<T> = items.iter().skip(start).take(limit).cloned().collect();
-    let next = (start + page.len() < items.len())
-        .then(|| page.last().map(|i| encode(op, &key(i))))
-        .flatten();
+    let rest = &keyed[start..];
+    let page: Vec<T> = rest.iter().take(limit).map(|(_, i)| (*i).clone()).collect();
+    let next = (rest.len() > limit).then(|| encode(op, &rest[limit - 1].0));
     Ok((page, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn walk(items: &[&str], limit: usize) -> Vec<Vec<String>> {
+        let mut pages = Vec::new();
+        let mut token = None;
+        loop {
+            let (page, next) =
+                page_after("Op", items, |s| s.to_string(), token.as_deref(), limit).unwrap();
+            pages.push(page.iter().map(|s| s.to_string()).collect());
+            match next {
+                Some(next) => token = Some(next),
+                None => return pages,
+            }
+        }
+    }
+
+    #[test]
+    fn pages_follow_the_key_whatever_the_input_order() {
+        assert_eq!(
+            walk(&["d", "a", "c", "b", "e"], 2),
+            [vec!["a", "b"], vec!["c", "d"], vec!["e"]]
+        );
+        assert_eq!(walk(&["b", "a"], 2), [vec!["a", "b"]]);
+        assert_eq!(walk(&[], 2), [Vec::<String>::new()]);
+    }
+
+    #[test]
+    fn a_token_whose_item_is_gone_continues_after_its_key() {
+        let (first, next) = page_after("Op", &["c", "a", "b", "d"], |s| s.to_string(), None, 2)
+            .expect("first page");
+        assert_eq!(first, ["a", "b"]);
+        // "b" is gone, and the rest come in another order: the walk goes on with "c".
+        let (second, next) = page_after(
+            "Op",
+            &["d", "c", "a"],
+            |s| s.to_string(),
+            next.as_deref(),
+            2,
+        )
+        .expect("second page");
+        assert_eq!(second, ["c", "d"]);
+        assert_eq!(next, None);
+    }
+
+    #[test]
+    fn a_token_of_another_operation_is_refused() {
+        let token = encode("Other", "a");
+        assert!(page_after("Op", &["a"], |s| s.to_string(), Some(&token), 1).is_err());
+    }
 }
