@@ -84,12 +84,38 @@ pub struct FoundImage {
     pub requested_tag: Option<String>,
 }
 
+/// An image pulled by BatchGetImage: its manifest row, the tag the id named, the stored bytes.
+#[derive(Clone, Debug)]
+pub struct PulledImage {
+    pub manifest: ManifestRow,
+    pub requested_tag: Option<String>,
+    pub body: Vec<u8>,
+}
+
 /// Looks up one image id in a repository.
 pub fn resolve(
     c: &Conn,
     repository_id: i64,
     id: &ImageId,
 ) -> CoreResult<Result<FoundImage, FailureCode>> {
+    let (manifest, requested_tag) = match resolve_manifest(c, repository_id, id)? {
+        Ok(found) => found,
+        Err(code) => return Ok(Err(code)),
+    };
+    let tags = manifest_sql::tags_of(c, manifest.id)?;
+    Ok(Ok(FoundImage {
+        manifest,
+        tags,
+        requested_tag,
+    }))
+}
+
+/// The manifest an image id names, and the tag it named (if any), without the image's tags.
+fn resolve_manifest(
+    c: &Conn,
+    repository_id: i64,
+    id: &ImageId,
+) -> CoreResult<Result<(ManifestRow, Option<String>), FailureCode>> {
     let digest = match id.digest.as_deref().map(Digest::parse) {
         None => None,
         Some(Ok(d)) => Some(d),
@@ -116,12 +142,7 @@ pub fn resolve(
     let Some(manifest) = manifest else {
         return Ok(Err(FailureCode::ImageNotFound));
     };
-    let tags = manifest_sql::tags_of(c, manifest.id)?;
-    Ok(Ok(FoundImage {
-        manifest,
-        tags,
-        requested_tag: tag.map(|t| t.to_string()),
-    }))
+    Ok(Ok((manifest, tag.map(|t| t.to_string()))))
 }
 
 /// Looks up the one image a single-image operation names (UpdateImageStorageClass,
@@ -282,47 +303,19 @@ impl Registry {
         })
     }
 
-    /// Looks up ids; `count_pull` records a pull of each image found (BatchGetImage).
+    /// Looks up ids (DescribeImages with `imageIds`), all in one read transaction.
     pub fn find_images(
         &self,
         ns: &Namespace,
         repo: &str,
         ids: &[ImageId],
-        count_pull: bool,
     ) -> CoreResult<Batch<FoundImage>> {
-        self.find_images_with(ns, repo, ids, count_pull, false)
-            .map(|(batch, _)| batch)
-    }
-
-    /// [`Registry::find_images`], and with `with_bodies` the stored bytes of each image found
-    /// (in `done` order), all in one read transaction.
-    pub fn find_images_with(
-        &self,
-        ns: &Namespace,
-        repo: &str,
-        ids: &[ImageId],
-        count_pull: bool,
-        with_bodies: bool,
-    ) -> CoreResult<(Batch<FoundImage>, Vec<Vec<u8>>)> {
         let mut batch = Batch::default();
-        let mut bodies = Vec::new();
         self.store.read(|c| {
             let repo = super::repository_in(c, ns, repo)?;
             for id in ids {
                 match resolve(c, repo.id, id)? {
-                    // A pull (BatchGetImage) of an archived image fails as the registry's does.
-                    Ok(found) if count_pull && found.manifest.status != "ACTIVE" => {
-                        batch.failures.push(ImageFailure {
-                            id: id.clone(),
-                            code: FailureCode::ImageInaccessible,
-                        })
-                    }
-                    Ok(found) => {
-                        if with_bodies {
-                            bodies.push(manifest_sql::body(c, found.manifest.id)?);
-                        }
-                        batch.done.push(found)
-                    }
+                    Ok(found) => batch.done.push(found),
                     Err(code) => batch.failures.push(ImageFailure {
                         id: id.clone(),
                         code,
@@ -331,15 +324,53 @@ impl Registry {
             }
             Ok::<_, CoreError>(())
         })?;
-        let now = self.clock.now_millis();
         for found in &mut batch.done {
-            if count_pull {
-                self.pulls
-                    .record(found.manifest.id, &found.manifest.digest, now);
-            }
             self.merge_pending_pull(&mut found.manifest);
         }
-        Ok((batch, bodies))
+        Ok(batch)
+    }
+
+    /// Pulls images by id (BatchGetImage): each one found is counted as pulled and comes with
+    /// its stored bytes, all read in one transaction. An archived image fails as the registry
+    /// API's pull of it does.
+    pub fn pull_images(
+        &self,
+        ns: &Namespace,
+        repo: &str,
+        ids: &[ImageId],
+    ) -> CoreResult<Batch<PulledImage>> {
+        let mut batch = Batch::default();
+        self.store.read(|c| {
+            let repo = super::repository_in(c, ns, repo)?;
+            for id in ids {
+                let code = match resolve_manifest(c, repo.id, id)? {
+                    Ok((manifest, _)) if manifest.status != "ACTIVE" => {
+                        FailureCode::ImageInaccessible
+                    }
+                    Ok((manifest, requested_tag)) => {
+                        let body = manifest_sql::body(c, manifest.id)?;
+                        batch.done.push(PulledImage {
+                            manifest,
+                            requested_tag,
+                            body,
+                        });
+                        continue;
+                    }
+                    Err(code) => code,
+                };
+                batch.failures.push(ImageFailure {
+                    id: id.clone(),
+                    code,
+                });
+            }
+            Ok::<_, CoreError>(())
+        })?;
+        let now = self.clock.now_millis();
+        for pulled in &batch.done {
+            self.pulls
+                .record(pulled.manifest.id, &pulled.manifest.digest, now);
+        }
+        Ok(batch)
     }
 
     /// The one image `id` names, or ImageNotFound (see [`resolve_one`]).

@@ -5,7 +5,7 @@
 use bytes::Bytes;
 
 use super::{required, Api, Result};
-use crate::core::catalog::{self, FoundImage, ImageFailure, ImageId};
+use crate::core::catalog::{self, ImageFailure, ImageId};
 use crate::core::images::{ManifestPush, PushFront};
 use crate::core::manifest::OCI_EMPTY_CONFIG;
 use crate::core::names::{Digest, Tag};
@@ -160,28 +160,22 @@ pub async fn batch_get_image(
         .iter()
         .map(image_id)
         .collect();
-    let (batch, bodies) = api
-        .state
-        .registry
-        .find_images_with(&ns, &repo, &ids, true, true)?;
-    let mut images = Vec::with_capacity(batch.done.len());
-    for (
-        FoundImage {
-            manifest,
-            requested_tag,
-            ..
-        },
-        body,
-    ) in batch.done.into_iter().zip(bodies)
-    {
-        images.push(Image {
+    let batch = api.state.registry.pull_images(&ns, &repo, &ids)?;
+    let images = batch
+        .done
+        .into_iter()
+        .map(|pulled| Image {
             registry_id: Some(ns.account.clone()),
             repository_name: Some(repo.clone()),
-            image_id: Some(identifier(&manifest.digest, requested_tag)),
-            image_manifest: Some(String::from_utf8_lossy(&body).into_owned()),
-            image_manifest_media_type: Some(manifest.media_type),
-        });
-    }
+            image_id: Some(identifier(&pulled.manifest.digest, pulled.requested_tag)),
+            // Stored manifests are JSON, so UTF-8: taken as is, without a copy.
+            image_manifest: Some(
+                String::from_utf8(pulled.body)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            ),
+            image_manifest_media_type: Some(pulled.manifest.media_type),
+        })
+        .collect();
     Ok(BatchGetImageResponse {
         images: Some(images),
         failures: Some(batch.failures.into_iter().map(failure).collect()),
@@ -284,7 +278,7 @@ pub async fn describe_images(
 
     if let Some(ids) = input.image_ids {
         let ids: Vec<ImageId> = ids.iter().map(image_id).collect();
-        let mut batch = api.state.registry.find_images(&ns, &repo, &ids, false)?;
+        let mut batch = api.state.registry.find_images(&ns, &repo, &ids)?;
         if let Some(f) = batch.failures.pop() {
             return Err(image_not_found(&ns, &repo, &f.id));
         }
