@@ -337,19 +337,19 @@ impl<S> LaneShared<S> {
 }
 
 /// Stride buffers no writer uses, kept for the next ones (a chunked upload makes a writer per
-/// PATCH, and blob reads use them too). At most [`SPARE_STRIDES_KEPT`] MiB stay allocated
+/// PATCH). At most [`SPARE_STRIDES_KEPT`] MiB stay allocated
 /// while idle.
 static SPARE_STRIDES: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
 const SPARE_STRIDES_KEPT: usize = 8;
 
-pub(super) fn keep_spare(buf: Vec<u8>) {
+fn keep_spare(buf: Vec<u8>) {
     let mut spare = SPARE_STRIDES.lock().unwrap_or_else(|p| p.into_inner());
     if spare.len() < SPARE_STRIDES_KEPT {
         spare.push(buf);
     }
 }
 
-pub(super) fn take_spare() -> Vec<u8> {
+fn take_spare() -> Vec<u8> {
     let spare = SPARE_STRIDES
         .lock()
         .unwrap_or_else(|p| p.into_inner())
