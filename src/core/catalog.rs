@@ -243,6 +243,16 @@ pub struct Batch<T> {
     pub failures: Vec<ImageFailure>,
 }
 
+impl<T> Batch<T> {
+    /// Records that `id` failed with `code`.
+    fn fail(&mut self, id: &ImageId, code: FailureCode) {
+        self.failures.push(ImageFailure {
+            id: id.clone(),
+            code,
+        });
+    }
+}
+
 impl<T> Default for Batch<T> {
     fn default() -> Self {
         Batch {
@@ -316,10 +326,7 @@ impl Registry {
             for id in ids {
                 match resolve(c, repo.id, id)? {
                     Ok(found) => batch.done.push(found),
-                    Err(code) => batch.failures.push(ImageFailure {
-                        id: id.clone(),
-                        code,
-                    }),
+                    Err(code) => batch.fail(id, code),
                 }
             }
             Ok::<_, CoreError>(())
@@ -343,25 +350,19 @@ impl Registry {
         self.store.read(|c| {
             let repo = super::repository_in(c, ns, repo)?;
             for id in ids {
-                let code = match resolve_manifest(c, repo.id, id)? {
-                    Ok((manifest, _)) if manifest.status != "ACTIVE" => {
-                        FailureCode::ImageInaccessible
-                    }
-                    Ok((manifest, requested_tag)) => {
+                match resolve_manifest(c, repo.id, id)? {
+                    Ok((manifest, requested_tag)) if manifest.status == "ACTIVE" => {
                         let body = manifest_sql::body(c, manifest.id)?;
                         batch.done.push(PulledImage {
                             manifest,
                             requested_tag,
                             body,
                         });
-                        continue;
                     }
-                    Err(code) => code,
-                };
-                batch.failures.push(ImageFailure {
-                    id: id.clone(),
-                    code,
-                });
+                    // Archived: a pull fails, as the registry API's pull of it does.
+                    Ok(_) => batch.fail(id, FailureCode::ImageInaccessible),
+                    Err(code) => batch.fail(id, code),
+                }
             }
             Ok::<_, CoreError>(())
         })?;

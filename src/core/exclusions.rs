@@ -13,7 +13,10 @@ use super::{CoreResult, Namespace, Registry};
 use crate::store::registry::{self as registry_sql, Kind, PullTimeExclusion};
 
 /// Exclusions per registry (ECR's documented quota is 100 per account).
-pub const MAX_EXCLUSIONS: usize = 100;
+pub const EXCLUSIONS: Quota = Quota {
+    limit: 100,
+    what: "pull time update exclusions",
+};
 
 impl Registry {
     /// Adds a principal to the list; returns when it was added.
@@ -26,17 +29,13 @@ impl Registry {
         self.store
             .write(move |c| {
                 let exclusion = PullTimeExclusion { created_at: now };
-                let quota = Quota {
-                    limit: MAX_EXCLUSIONS,
-                    what: "pull time update exclusions",
-                };
                 insert_new(
                     c,
                     &ns,
                     (Kind::PullTimeExclusion, &principal),
                     &exclusion,
                     now,
-                    quota,
+                    &EXCLUSIONS,
                     || {
                         SettingError::ExclusionAlreadyExists {
                             principal: principal.clone(),

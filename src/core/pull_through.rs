@@ -20,7 +20,10 @@ use super::{CoreError, CoreResult, Namespace, Registry};
 use crate::store::registry::{self as registry_sql, Kind, PullThroughCacheRule};
 
 /// Rules per registry (ECR's documented quota).
-pub const MAX_RULES: usize = 50;
+pub const RULES: Quota = Quota {
+    limit: 50,
+    what: "pull through cache rules",
+};
 
 /// ValidatePullThroughCacheRule's `failure` for every rule.
 pub const OFFLINE_FAILURE: &str = "ecrd runs offline and cannot reach upstream registries: \
@@ -280,17 +283,13 @@ impl Registry {
         let ns = ns.clone();
         self.store
             .write(move |c| {
-                let quota = Quota {
-                    limit: MAX_RULES,
-                    what: "pull through cache rules",
-                };
                 insert_new(
                     c,
                     &ns,
                     (Kind::PullThroughCacheRule, prefix.key()),
                     &rule,
                     now,
-                    quota,
+                    &RULES,
                     || {
                         SettingError::PullThroughCacheRuleAlreadyExists {
                             prefix: rule.ecr_repository_prefix.clone(),

@@ -66,7 +66,7 @@ pub(crate) fn account_setting_in(c: &Conn, ns: &Namespace, name: &str) -> CoreRe
 
 /// How many of a kind of registry setting a registry may hold, and what ECR calls them in the
 /// LimitExceededException.
-pub(crate) struct Quota {
+pub struct Quota {
     pub limit: usize,
     pub what: &'static str,
 }
@@ -79,7 +79,7 @@ pub(crate) fn insert_new<T: serde::Serialize>(
     (kind, key): (Kind, &str),
     value: &T,
     now: i64,
-    quota: Quota,
+    quota: &Quota,
     exists: impl FnOnce() -> CoreError,
 ) -> CoreResult<()> {
     if registry_sql::document(c, ns, kind, key)?.is_some() {

@@ -30,7 +30,10 @@ pub const APPLIED_FOR: [&str; 3] = ["REPLICATION", "PULL_THROUGH_CACHE", "CREATE
 pub const CREATE_ON_PUSH: &str = "CREATE_ON_PUSH";
 
 /// Templates per registry. ECR's quota is not documented; ecrd allows this many.
-pub const MAX_TEMPLATES: usize = 100;
+pub const TEMPLATES: Quota = Quota {
+    limit: 100,
+    what: "repository creation templates",
+};
 
 /// What Create/UpdateRepositoryCreationTemplate ask for. On update, `None` keeps the template's
 /// value; on create it means ECR's default. An empty `repository_policy`, `lifecycle_policy` or
@@ -201,17 +204,13 @@ impl Registry {
         let ns = ns.clone();
         self.store
             .write(move |c| {
-                let quota = Quota {
-                    limit: MAX_TEMPLATES,
-                    what: "repository creation templates",
-                };
                 insert_new(
                     c,
                     &ns,
                     (Kind::CreationTemplate, key.key()),
                     &template,
                     now,
-                    quota,
+                    &TEMPLATES,
                     || {
                         SettingError::TemplateAlreadyExists {
                             prefix: template.prefix.clone(),
