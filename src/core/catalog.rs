@@ -8,7 +8,9 @@ use super::names::{Digest, Tag};
 use super::{CoreError, CoreResult, Namespace, Registry};
 use crate::clock::Millis;
 use crate::events::{self, ImageAction};
-use crate::store::manifests::{self as manifest_sql, ImageIdRow, ImageRow, ManifestRow, TagStatus};
+use crate::store::manifests::{
+    self as manifest_sql, ImageIdRow, ImageRow, ImageStatus, ManifestRow, TagStatus,
+};
 use crate::store::repositories::RepositoryRow;
 use crate::store::Conn;
 
@@ -269,7 +271,7 @@ impl Registry {
         ns: &Namespace,
         repo: &str,
         status: TagStatus,
-        image_status: Option<&str>,
+        image_status: Option<ImageStatus>,
         after: Option<(i64, &str)>,
         limit: usize,
     ) -> CoreResult<Vec<ImageRow>> {
@@ -296,7 +298,7 @@ impl Registry {
         ns: &Namespace,
         repo: &str,
         status: TagStatus,
-        image_status: Option<&str>,
+        image_status: Option<ImageStatus>,
         after: Option<(i64, &str, &str)>,
         limit: usize,
     ) -> CoreResult<Vec<ImageIdRow>> {
@@ -351,7 +353,7 @@ impl Registry {
             let repo = super::repository_in(c, ns, repo)?;
             for id in ids {
                 match resolve_manifest(c, repo.id, id)? {
-                    Ok((manifest, requested_tag)) if manifest.status == "ACTIVE" => {
+                    Ok((manifest, requested_tag)) if manifest.status == ImageStatus::Active => {
                         let body = manifest_sql::body(c, manifest.id)?;
                         batch.done.push(PulledImage {
                             manifest,

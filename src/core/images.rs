@@ -12,7 +12,9 @@ use super::{
     repository_for_push_in, scanning, storage_class, CoreError, CoreResult, Namespace, Registry,
 };
 use crate::events::{self, ImageAction, ImageFacts};
-use crate::store::manifests::{self as manifest_sql, ManifestRow, NewManifest, ReferrerRow};
+use crate::store::manifests::{
+    self as manifest_sql, ImageStatus, ManifestRow, NewManifest, ReferrerRow,
+};
 use crate::store::{blob_index, Conn};
 
 /// Which front a push came through: ECR answers an unchanged re-push differently on each.
@@ -98,7 +100,7 @@ impl Registry {
                 Reference::Digest(digest) => manifest_sql::find_by_digest(c, repo.id, digest)?,
             };
             // Archived images cannot be pulled: the registry answers as if they were absent.
-            let Some(row) = row.filter(|r| r.status == "ACTIVE") else {
+            let Some(row) = row.filter(|r| r.status == ImageStatus::Active) else {
                 return Err(CoreError::ManifestUnknown);
             };
             let body = if with_body {
@@ -170,7 +172,7 @@ impl Registry {
         repo: &str,
         subject: &Digest,
         artifact_types: &[String],
-        status: Option<&str>,
+        status: Option<ImageStatus>,
     ) -> CoreResult<Vec<ReferrerRow>> {
         let repo = self.repository(ns, repo)?;
         let mut rows = self
@@ -320,7 +322,7 @@ fn check_tags(
 ) -> CoreResult<()> {
     let mutability = repo.tag_mutability();
     // Re-pushing an archived image is not a no-op: it restores the image.
-    let mut unchanged = existing.is_some_and(|e| e.status == "ACTIVE");
+    let mut unchanged = existing.is_some_and(|e| e.status == ImageStatus::Active);
     for tag in &push.tags {
         let target = manifest_sql::tag_target(c, repo.row.id, tag.as_str())?;
         let points_here = matches!((target, existing), (Some(t), Some(e)) if t == e.id);

@@ -14,7 +14,7 @@ use super::repositories::Repository;
 use super::{CoreError, CoreResult, Namespace, Registry};
 use crate::clock::Millis;
 use crate::events;
-use crate::store::manifests::{self as manifest_sql, ManifestRow};
+use crate::store::manifests::{self as manifest_sql, ImageStatus, ManifestRow};
 use crate::store::registry::{self as registry_sql, Kind, ScanningConfiguration, ScanningRule};
 use crate::store::repositories::RepositoryRow;
 use crate::store::Conn;
@@ -219,7 +219,7 @@ impl Registry {
                     return Err(ScanError::EnhancedScanning.into());
                 }
                 let m = &found.manifest;
-                if m.status != "ACTIVE" {
+                if m.status != ImageStatus::Active {
                     return Err(ScanError::ImageArchived {
                         digest: id.digest.clone(),
                         tag: id.tag.clone(),

@@ -24,7 +24,7 @@ use super::scanning;
 use super::{CoreError, CoreResult, Namespace, Registry};
 use crate::clock::Millis;
 use crate::events::{self, ImageAction};
-use crate::store::manifests::{self as manifest_sql, ManifestRow};
+use crate::store::manifests::{self as manifest_sql, ImageStatus, ManifestRow};
 use crate::store::repositories::RepositoryRow;
 use crate::store::Conn;
 
@@ -47,6 +47,15 @@ impl StorageClass {
             .into_iter()
             .find(|c| c.as_str() == s)
     }
+
+    /// The class an image in this state is in; none while it is on its way back.
+    pub fn of(status: ImageStatus) -> Option<StorageClass> {
+        match status {
+            ImageStatus::Active => Some(StorageClass::Standard),
+            ImageStatus::Archived => Some(StorageClass::Archive),
+            ImageStatus::Activating => None,
+        }
+    }
 }
 
 /// What UpdateImageStorageClass did: the image (as it was found) and its status now, as ECR
@@ -54,7 +63,7 @@ impl StorageClass {
 #[derive(Clone, Debug)]
 pub struct StorageClassChange {
     pub image: FoundImage,
-    pub status: &'static str,
+    pub status: ImageStatus,
 }
 
 fn not_supported(message: String) -> CoreError {
@@ -63,7 +72,7 @@ fn not_supported(message: String) -> CoreError {
 
 /// Whether an image may be archived; see the module's rules.
 fn check_archivable(c: &Conn, m: &ManifestRow) -> CoreResult<()> {
-    if m.status != "ACTIVE" {
+    if m.status != ImageStatus::Active {
         return Err(not_supported(format!(
             "The image with digest '{}' is already in the ARCHIVE storage class",
             m.digest
@@ -82,7 +91,7 @@ fn check_archivable(c: &Conn, m: &ManifestRow) -> CoreResult<()> {
 fn active_parent(c: &Conn, manifest_id: i64) -> CoreResult<Option<ManifestRow>> {
     Ok(manifest_sql::parents(c, manifest_id)?
         .into_iter()
-        .find(|p| p.status == "ACTIVE"))
+        .find(|p| p.status == ImageStatus::Active))
 }
 
 /// Archives an image and, transitively, its active referrers (but none an active index lists).
@@ -100,7 +109,7 @@ pub(crate) fn archive(
         manifest_sql::set_archived(c, id, now)?;
         events::image_action(c, repo, now, ImageAction::Archive, (&row).into(), None)?;
         for referrer in manifest_sql::referrer_rows(c, repo.id, &row.digest)? {
-            if referrer.status == "ACTIVE" && active_parent(c, referrer.id)?.is_none() {
+            if referrer.status == ImageStatus::Active && active_parent(c, referrer.id)?.is_none() {
                 queue.push(referrer.id);
             }
         }
@@ -116,7 +125,7 @@ fn restore(c: &Conn, repo: &RepositoryRow, manifest_id: i64, now: Millis) -> Cor
         let Some(row) = manifest_sql::find_by_id(c, id)? else {
             continue;
         };
-        if row.status == "ACTIVE" {
+        if row.status == ImageStatus::Active {
             continue;
         }
         manifest_sql::set_activated(c, id, now)?;
@@ -136,7 +145,7 @@ fn restore(c: &Conn, repo: &RepositoryRow, manifest_id: i64, now: Millis) -> Cor
             children
                 .into_iter()
                 .chain(referrers)
-                .filter(|m| m.status != "ACTIVE")
+                .filter(|m| m.status != ImageStatus::Active)
                 .map(|m| m.id),
         );
     }
@@ -151,7 +160,7 @@ pub(crate) fn restore_on_push(
     existing: &ManifestRow,
     now: Millis,
 ) -> CoreResult<()> {
-    if existing.status == "ACTIVE" {
+    if existing.status == ImageStatus::Active {
         return Ok(());
     }
     restore(c, repo, existing.id, now)
@@ -176,17 +185,17 @@ impl Registry {
                     StorageClass::Archive => {
                         check_archivable(c, m)?;
                         archive(c, &row, m.id, now)?;
-                        "ARCHIVED"
+                        ImageStatus::Archived
                     }
                     StorageClass::Standard => {
-                        if m.status == "ACTIVE" {
+                        if m.status == ImageStatus::Active {
                             return Err(not_supported(format!(
                                 "The image with digest '{}' is already in the STANDARD storage class",
                                 m.digest
                             )));
                         }
                         restore(c, &row, m.id, now)?;
-                        "ACTIVATING"
+                        ImageStatus::Activating
                     }
                 };
                 Ok(StorageClassChange { image, status })

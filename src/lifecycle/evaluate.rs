@@ -9,9 +9,10 @@
 
 use std::collections::HashSet;
 
-use super::policy::{Action, CountType, Policy, Rule, StorageClass, TagMatch, TagStatus};
+use super::policy::{Action, CountType, Policy, Rule, TagMatch, TagStatus};
 use crate::clock::Millis;
 use crate::core::mutability::wildcard_match;
+use crate::core::storage_class::StorageClass;
 
 pub const DAY_MS: i64 = 24 * 3600 * 1000;
 

@@ -7,16 +7,12 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
+use crate::core::storage_class::StorageClass;
+
 /// A validation failure; `to_string()` is the full ECR message.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: {0}'")]
 pub struct PolicyError(pub String);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum StorageClass {
-    Standard,
-    Archive,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TagStatus {

@@ -8,10 +8,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::evaluate::{evaluate, Decision, ImageFacts};
-use super::policy::{self, Action, Policy, PolicyError, StorageClass};
+use super::policy::{self, Action, Policy, PolicyError};
 use crate::clock::Millis;
 use crate::core::catalog::{self, ImageId};
-use crate::core::storage_class;
+use crate::core::storage_class::{self, StorageClass};
 use crate::core::{CoreError, Namespace, Registry};
 use crate::store::lifecycle as sql;
 use crate::store::repositories::{self as repository_sql, RepositoryRow};
@@ -128,11 +128,7 @@ pub async fn delete_policy(
 fn facts(rows: Vec<sql::ImageFactsRow>) -> Vec<(i64, ImageFacts)> {
     rows.into_iter()
         .map(|r| {
-            let storage_class = match r.status.as_str() {
-                "ACTIVE" => Some(StorageClass::Standard),
-                "ARCHIVED" => Some(StorageClass::Archive),
-                _ => None,
-            };
+            let storage_class = StorageClass::of(r.status);
             let facts = ImageFacts {
                 digest: r.digest,
                 tags: r.tags,

@@ -18,6 +18,7 @@ use crate::core::manifest::{MAX_MANIFEST_BYTES, OCI_INDEX};
 use crate::core::names::{Digest, Reference, RepositoryName, Tag};
 use crate::core::Namespace;
 use crate::server::AppState;
+use crate::store::manifests::ImageStatus;
 
 type Result<T> = std::result::Result<T, OciError>;
 
@@ -461,7 +462,7 @@ impl Ctx<'_> {
             name.as_str(),
             &subject,
             &filter,
-            Some("ACTIVE"),
+            Some(ImageStatus::Active),
         )?;
         let manifests: Vec<Value> = rows
             .into_iter()

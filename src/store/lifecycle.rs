@@ -3,6 +3,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::manifests::ImageStatus;
 use super::StoreError;
 
 /// A repository's policy text and when it was last applied.
@@ -46,7 +47,7 @@ pub struct ImageFactsRow {
     pub pushed_at: i64,
     pub last_activated_at: Option<i64>,
     pub last_pulled_at: Option<i64>,
-    pub status: String,
+    pub status: ImageStatus,
     pub last_archived_at: Option<i64>,
     /// Listed by an index, or a referrer whose subject is in the repository.
     pub protected: bool,

@@ -1,6 +1,7 @@
 //! SQL for manifests (images), tags and the referrers index.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
+use rusqlite::{params, Connection, OptionalExtension, Row, ToSql};
 
 use super::StoreError;
 use crate::core::names::Digest;
@@ -19,12 +20,54 @@ pub struct ManifestRow {
     pub image_size: i64,
     pub pushed_at: i64,
     pub last_pulled_at: Option<i64>,
-    /// ACTIVE, ARCHIVED or ACTIVATING.
-    pub status: String,
+    pub status: ImageStatus,
     pub last_archived_at: Option<i64>,
     pub last_activated_at: Option<i64>,
     /// When the image's basic scan completed; none while it has no scan.
     pub scan_completed_at: Option<i64>,
+}
+
+/// An image's state, stored as the text of ECR's `imageStatus`. A stored image is ACTIVE or
+/// ARCHIVED; ACTIVATING is only ever reported (ecrd restores at once, see `core::storage_class`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImageStatus {
+    Active,
+    Archived,
+    Activating,
+}
+
+impl ImageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImageStatus::Active => "ACTIVE",
+            ImageStatus::Archived => "ARCHIVED",
+            ImageStatus::Activating => "ACTIVATING",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ImageStatus> {
+        [
+            ImageStatus::Active,
+            ImageStatus::Archived,
+            ImageStatus::Activating,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == s)
+    }
+}
+
+impl FromSql for ImageStatus {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        ImageStatus::parse(text)
+            .ok_or_else(|| FromSqlError::Other(format!("unknown image status {text:?}").into()))
+    }
+}
+
+impl ToSql for ImageStatus {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
 }
 
 const COLUMNS: &str = "m.id, m.digest, m.media_type, m.artifact_type, m.config_media_type, \
@@ -254,8 +297,7 @@ pub fn delete(conn: &Connection, manifest_id: i64) -> Result<Vec<String>, StoreE
 pub struct ReferrerRow {
     pub digest: String,
     pub pushed_at: i64,
-    /// ACTIVE, ARCHIVED or ACTIVATING.
-    pub status: String,
+    pub status: ImageStatus,
     pub media_type: String,
     pub size: i64,
     pub artifact_type: Option<String>,
@@ -329,7 +371,7 @@ pub fn images_page(
     conn: &Connection,
     repository_id: i64,
     status: TagStatus,
-    image_status: Option<&str>,
+    image_status: Option<ImageStatus>,
     after: Option<(i64, &str)>,
     limit: usize,
 ) -> Result<Vec<ImageRow>, StoreError> {
@@ -379,7 +421,7 @@ pub fn image_ids_page(
     conn: &Connection,
     repository_id: i64,
     status: TagStatus,
-    image_status: Option<&str>,
+    image_status: Option<ImageStatus>,
     after: Option<(i64, &str, &str)>,
     limit: usize,
 ) -> Result<Vec<ImageIdRow>, StoreError> {
@@ -468,19 +510,15 @@ pub fn referrer_rows(
 
 /// Moves an image to the archive storage class.
 pub fn set_archived(conn: &Connection, manifest_id: i64, at: i64) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "UPDATE manifests SET status = 'ARCHIVED', last_archived_at = ?2 WHERE id = ?1",
-    )?
-    .execute(params![manifest_id, at])?;
+    conn.prepare_cached("UPDATE manifests SET status = ?3, last_archived_at = ?2 WHERE id = ?1")?
+        .execute(params![manifest_id, at, ImageStatus::Archived])?;
     Ok(())
 }
 
 /// Moves an image back to the standard storage class.
 pub fn set_activated(conn: &Connection, manifest_id: i64, at: i64) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "UPDATE manifests SET status = 'ACTIVE', last_activated_at = ?2 WHERE id = ?1",
-    )?
-    .execute(params![manifest_id, at])?;
+    conn.prepare_cached("UPDATE manifests SET status = ?3, last_activated_at = ?2 WHERE id = ?1")?
+        .execute(params![manifest_id, at, ImageStatus::Active])?;
     Ok(())
 }
 
@@ -493,4 +531,31 @@ pub fn set_scan_completed(
     conn.prepare_cached("UPDATE manifests SET scan_completed_at = ?2 WHERE id = ?1")?
         .execute(params![manifest_id, at])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ImageStatus;
+
+    #[test]
+    fn image_status_reads_back_what_it_writes_and_nothing_else() {
+        for status in [
+            ImageStatus::Active,
+            ImageStatus::Archived,
+            ImageStatus::Activating,
+        ] {
+            assert_eq!(ImageStatus::parse(status.as_str()), Some(status));
+        }
+        // ANY is a filter value, not a state; lower case is not ECR's spelling.
+        assert_eq!(ImageStatus::parse("ANY"), None);
+        assert_eq!(ImageStatus::parse("active"), None);
+    }
+
+    #[test]
+    fn an_unknown_stored_status_is_an_error_not_a_default() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let read = |text: &str| conn.query_row("SELECT ?1", [text], |r| r.get::<_, ImageStatus>(0));
+        assert_eq!(read("ARCHIVED").unwrap(), ImageStatus::Archived);
+        assert!(read("DELETED").is_err());
+    }
 }

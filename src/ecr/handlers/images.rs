@@ -15,7 +15,9 @@ use crate::ecr::generated::*;
 use crate::ecr::pagination;
 use crate::ecr::wire_types::Timestamp;
 use crate::ecr::RequestContext;
-use crate::store::manifests::{ManifestRow, TagStatus as StoreTagStatus};
+use crate::store::manifests::{
+    ImageStatus as StoreImageStatus, ManifestRow, TagStatus as StoreTagStatus,
+};
 
 pub(super) fn image_id(id: &ImageIdentifier) -> ImageId {
     ImageId {
@@ -54,12 +56,12 @@ fn tag_status_of(status: Option<&TagStatus>) -> StoreTagStatus {
     }
 }
 
-/// The image status a listing's `imageStatus` filter selects: ACTIVE by default, `None` for ANY.
-fn status_filter(status: Option<&str>) -> Option<&str> {
+/// The image status a listing's `imageStatus` filter selects: ACTIVE by default, `None` (every
+/// image) for ANY, the one value of the model's enum that names no status.
+fn status_filter(status: Option<&str>) -> Option<StoreImageStatus> {
     match status {
-        None => Some("ACTIVE"),
-        Some("ANY") => None,
-        Some(other) => Some(other),
+        None => Some(StoreImageStatus::Active),
+        Some(status) => StoreImageStatus::parse(status),
     }
 }
 

@@ -31,6 +31,6 @@ pub async fn update_image_storage_class(
             &change.image.manifest.digest,
             change.image.requested_tag,
         )),
-        image_status: Some(ImageStatus::from(change.status)),
+        image_status: Some(ImageStatus::from(change.status.as_str())),
     })
 }
