@@ -2782,9 +2782,11 @@ fn report(dir: &Path, out: &Path) -> Result<()> {
     line(String::new());
     line(format!(
         "* a push hashes every byte on one core and writes it: at most min(sha256, disk, loopback) = {} MB/s; \
-         90 % of disk write+fsync = {} MB/s.",
+         90 % of disk write+fsync = {} MB/s. The best durable push is {} of that bound, the best ephemeral one {}.",
         fmt(push_bound, 0),
-        fmt(disk.map(|d| d * 0.9), 0)
+        fmt(disk.map(|d| d * 0.9), 0),
+        pct(ratio(num(d, "push_monolithic_mbps.best"), push_bound)),
+        pct(ratio(num(e, "push_monolithic_mbps.best"), push_bound)),
     ));
     line(format!(
         "* sha256 of one cache-hot buffer (the hash alone, as `openssl speed` measures it): {} MB/s. A push's bytes \
