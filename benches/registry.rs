@@ -52,6 +52,9 @@ type ReqBody = BoxBody<Bytes, Infallible>;
 const MIB: u64 = 1024 * 1024;
 /// Size of the request/response frames the client hands to hyper when streaming a blob.
 const FRAME: usize = 1 << 20;
+/// The digest pulls from `trivial-server` ask for: it answers any blob digest with its buffer.
+const TRIVIAL_BLOB_DIGEST: &str =
+    "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 
@@ -832,8 +835,7 @@ async fn pull_rounds(
         servers.push(RoundServer {
             label: label.to_owned(),
             client: Client::new(url)?,
-            // `trivial-server` answers any digest with its buffer.
-            digest: format!("sha256:{}", "0".repeat(64)),
+            digest: TRIVIAL_BLOB_DIGEST.to_owned(),
             runs: Vec::new(),
         });
     }
@@ -1036,7 +1038,7 @@ async fn load(url: &str, o: &LoadOpts) -> Result<Value> {
         if o.no_setup {
             // `trivial-server` answers any blob digest with `blob_bytes` of its one buffer.
             let blob = Blob::new(&base, o.blob_bytes, "trivial");
-            pushed.push((format!("sha256:{}", "0".repeat(64)), blob));
+            pushed.push((TRIVIAL_BLOB_DIGEST.to_owned(), blob));
         } else if pushed.is_empty() {
             let blob = Blob::new(&base, o.blob_bytes, &format!("{}/pull", o.label));
             let digest = blob.digest();
