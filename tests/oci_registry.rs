@@ -789,7 +789,51 @@ async fn chunked_uploads() {
         Some("0-699999")
     );
 
-    // The last chunk may come with the closing PUT.
+    // A closing PUT whose last chunk is out of order is a 416 like a PATCH's, and the session
+    // stays open for the client to resume (the spec's recovery: GET the status, send again).
+    let closing = |start: usize, chunk: &[u8]| {
+        registry
+            .req(Method::PUT, &format!("{location}?digest={d}"))
+            .header(
+                "content-range",
+                format!("{start}-{}", start + chunk.len() - 1),
+            )
+            .body(chunk.to_vec())
+    };
+    for start in [800_000, 500_000] {
+        let resp = registry
+            .send(closing(start, c))
+            .await
+            .err(416, "BLOB_UPLOAD_INVALID");
+        assert_eq!(resp.header("range"), Some("0-699999"), "start {start}");
+    }
+    registry
+        .send(
+            registry
+                .req(Method::PUT, &format!("{location}?digest={d}"))
+                .header("content-range", "700000-700009")
+                .body(c.to_vec()),
+        )
+        .await
+        .err(400, "SIZE_INVALID");
+    assert_eq!(
+        registry.get(&location).await.ok(204).header("range"),
+        Some("0-699999")
+    );
+    assert!(registry
+        .get(&format!("/v2/chunks/blobs/{d}"))
+        .await
+        .status
+        .is_client_error());
+
+    // The last chunk may come with the closing PUT, with or without its Content-Range.
+    let resp = registry.send(closing(700_000, c)).await.ok(201);
+    assert_eq!(resp.header("docker-content-digest"), Some(d.as_str()));
+    let resp = registry.get(&format!("/v2/chunks/blobs/{d}")).await.ok(200);
+    assert_same(&resp.body, &data);
+    let location = registry.start_upload("chunks").await;
+    registry.patch_chunk(&location, 0, a).await.ok(202);
+    registry.patch_chunk(&location, 300_000, b).await.ok(202);
     let resp = registry.finish_upload(&location, &d, c).await.ok(201);
     assert_eq!(resp.header("docker-content-digest"), Some(d.as_str()));
     let resp = registry.get(&format!("/v2/chunks/blobs/{d}")).await.ok(200);

@@ -222,14 +222,16 @@ impl Registry {
         Ok(opened)
     }
 
-    /// Closes an upload (PUT ?digest=), with an optional last chunk. On a digest mismatch the
-    /// session is discarded and nothing is stored.
+    /// Closes an upload (PUT ?digest=), with an optional last chunk, which is checked like a
+    /// PATCH's: one out of order changes nothing and leaves the session open for the client to
+    /// resume. On a digest mismatch the session is discarded and nothing is stored.
     pub async fn finish_upload<S, E>(
         &self,
         ns: &Namespace,
         repo: &str,
         id: &str,
         expected: &Digest,
+        last_range: ChunkRange,
         last: S,
     ) -> CoreResult<BlobInfo>
     where
@@ -237,8 +239,7 @@ impl Registry {
         E: std::fmt::Display,
     {
         let repo_id = self.check_upload(ns, repo, id)?;
-        self.append_upload(ns, repo, id, ChunkRange::default(), last)
-            .await?;
+        self.append_upload(ns, repo, id, last_range, last).await?;
         let session = self.uploads.session(id);
         let mut state = session.lock().await;
         let mut target = self.reopen_upload(id, state.take()).await?;

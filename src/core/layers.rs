@@ -241,7 +241,7 @@ impl Registry {
         }
         let nothing_more = futures_util::stream::empty::<Result<Bytes, Infallible>>();
         match self
-            .finish_upload(ns, repo, id, &expected, nothing_more)
+            .finish_upload(ns, repo, id, &expected, ChunkRange::default(), nothing_more)
             .await
         {
             Ok(blob) => Ok(blob.digest),

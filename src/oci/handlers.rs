@@ -428,6 +428,7 @@ impl Ctx<'_> {
             .get("digest")
             .ok_or_else(|| OciError::digest_invalid("the digest query parameter is required"))?;
         let digest = parse_digest(digest)?;
+        let last_range = chunk_range(request.headers())?;
         let blob = self
             .registry()
             .finish_upload(
@@ -435,6 +436,7 @@ impl Ctx<'_> {
                 name.as_str(),
                 id,
                 &digest,
+                last_range,
                 body_stream(request.into_body()),
             )
             .await?;
