@@ -234,12 +234,23 @@ impl Registry {
         location
     }
 
-    /// A chunk with `Content-Range: <start>-<end>`.
+    /// A PATCH of a chunk with `Content-Range: <start>-<end>`.
     async fn patch_chunk(&self, location: &str, start: usize, chunk: &[u8]) -> Resp {
-        let end = start + chunk.len() - 1;
+        self.send_chunk(Method::PATCH, location, &chunk_span(start, chunk), chunk)
+            .await
+    }
+
+    /// A chunk sent with the given `Content-Range` (a PATCH, or a closing PUT's last chunk).
+    async fn send_chunk(
+        &self,
+        method: Method,
+        url: &str,
+        content_range: &str,
+        chunk: &[u8],
+    ) -> Resp {
         self.send(
-            self.req(Method::PATCH, location)
-                .header("content-range", format!("{start}-{end}"))
+            self.req(method, url)
+                .header("content-range", content_range)
                 .header("content-type", "application/octet-stream")
                 .body(chunk.to_vec()),
         )
@@ -729,6 +740,11 @@ async fn monolithic_and_streamed_uploads() {
         .exists());
 }
 
+/// `<start>-<end>` (inclusive) of a chunk that starts at `start`.
+fn chunk_span(start: usize, chunk: &[u8]) -> String {
+    format!("{start}-{}", start + chunk.len() - 1)
+}
+
 #[tokio::test]
 async fn chunked_uploads() {
     let server = TestServer::start().await;
@@ -763,23 +779,13 @@ async fn chunked_uploads() {
         assert_eq!(resp.header("range"), Some("0-699999"), "start {start}");
     }
     // Content-Length disagreeing with Content-Range, and a range that is not one.
-    let resp = registry
-        .send(
-            registry
-                .req(Method::PATCH, &location)
-                .header("content-range", "700000-700009")
-                .body(c.to_vec()),
-        )
-        .await;
-    resp.err(400, "SIZE_INVALID");
+    registry
+        .send_chunk(Method::PATCH, &location, "700000-700009", c)
+        .await
+        .err(400, "SIZE_INVALID");
     for bad in ["bytes=1-2", "9-3", "x-y"] {
         registry
-            .send(
-                registry
-                    .req(Method::PATCH, &location)
-                    .header("content-range", bad)
-                    .body(c.to_vec()),
-            )
+            .send_chunk(Method::PATCH, &location, bad, c)
             .await
             .err(416, "BLOB_UPLOAD_INVALID");
     }
@@ -791,29 +797,16 @@ async fn chunked_uploads() {
 
     // A closing PUT whose last chunk is out of order is a 416 like a PATCH's, and the session
     // stays open for the client to resume (the spec's recovery: GET the status, send again).
-    let closing = |start: usize, chunk: &[u8]| {
-        registry
-            .req(Method::PUT, &format!("{location}?digest={d}"))
-            .header(
-                "content-range",
-                format!("{start}-{}", start + chunk.len() - 1),
-            )
-            .body(chunk.to_vec())
-    };
+    let closing = format!("{location}?digest={d}");
     for start in [800_000, 500_000] {
         let resp = registry
-            .send(closing(start, c))
+            .send_chunk(Method::PUT, &closing, &chunk_span(start, c), c)
             .await
             .err(416, "BLOB_UPLOAD_INVALID");
         assert_eq!(resp.header("range"), Some("0-699999"), "start {start}");
     }
     registry
-        .send(
-            registry
-                .req(Method::PUT, &format!("{location}?digest={d}"))
-                .header("content-range", "700000-700009")
-                .body(c.to_vec()),
-        )
+        .send_chunk(Method::PUT, &closing, "700000-700009", c)
         .await
         .err(400, "SIZE_INVALID");
     assert_eq!(
@@ -827,7 +820,10 @@ async fn chunked_uploads() {
         .is_client_error());
 
     // The last chunk may come with the closing PUT, with or without its Content-Range.
-    let resp = registry.send(closing(700_000, c)).await.ok(201);
+    let resp = registry
+        .send_chunk(Method::PUT, &closing, &chunk_span(700_000, c), c)
+        .await
+        .ok(201);
     assert_eq!(resp.header("docker-content-digest"), Some(d.as_str()));
     let resp = registry.get(&format!("/v2/chunks/blobs/{d}")).await.ok(200);
     assert_same(&resp.body, &data);
